@@ -1,0 +1,1 @@
+"""Approval requests collected from the callback queues (built by the approvals issue)."""

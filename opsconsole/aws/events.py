@@ -1,0 +1,160 @@
+"""EventBridge: publishing events, archives and replays."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .clients import AwsEnvironment, aws_call, client
+from .errors import ResourceNotFound
+
+PUT_EVENTS_BATCH = 10  # the API's maximum entries a call
+
+
+@dataclass(frozen=True)
+class Archive:
+    name: str
+    arn: str
+    source_arn: str
+    state: str
+    event_count: int
+    size_bytes: int
+    retention_days: int | None
+
+
+@dataclass(frozen=True)
+class Replay:
+    name: str
+    arn: str | None
+    state: str
+    reason: str | None
+    archive_arn: str | None
+    start: datetime | None
+    end: datetime | None
+    replay_started: datetime | None = None
+    replay_ended: datetime | None = None
+
+
+@aws_call("PutEvents")
+def put_events(
+    bus: str,
+    source: str,
+    detail_type: str,
+    details: list[dict[str, Any]],
+    env: AwsEnvironment | None = None,
+) -> int:
+    """Publish events in batches of 10; return how many failed."""
+    events = client("events", env)
+    failed = 0
+    for start in range(0, len(details), PUT_EVENTS_BATCH):
+        entries = [
+            {
+                "EventBusName": bus,
+                "Source": source,
+                "DetailType": detail_type,
+                "Detail": json.dumps(d),
+            }
+            for d in details[start : start + PUT_EVENTS_BATCH]
+        ]
+        failed += int(events.put_events(Entries=entries).get("FailedEntryCount", 0))
+    return failed
+
+
+@aws_call("ListArchives")
+def list_archives(env: AwsEnvironment | None = None) -> list[Archive]:
+    """Every event archive in the environment."""
+    events = client("events", env)
+    archives: list[Archive] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = events.list_archives(**kwargs)
+        for a in page.get("Archives", []):
+            archives.append(
+                Archive(
+                    name=a["ArchiveName"],
+                    arn=a.get("ArchiveArn", ""),
+                    source_arn=a.get("EventSourceArn", ""),
+                    state=a.get("State", "UNKNOWN"),
+                    event_count=int(a.get("EventCount", 0)),
+                    size_bytes=int(a.get("SizeBytes", 0)),
+                    retention_days=a.get("RetentionDays"),
+                )
+            )
+        if not page.get("NextToken"):
+            return archives
+        kwargs["NextToken"] = page["NextToken"]
+
+
+@aws_call("DescribeArchive")
+def describe_archive(name: str, env: AwsEnvironment | None = None) -> Archive | None:
+    """One archive, or None."""
+    try:
+        a = client("events", env).describe_archive(ArchiveName=name)
+    except Exception as exc:  # noqa: BLE001 - mapped below
+        from .errors import translate
+
+        error = translate(exc, operation="DescribeArchive")
+        if isinstance(error, ResourceNotFound):
+            return None
+        raise error from exc
+    return Archive(
+        name=a["ArchiveName"],
+        arn=a["ArchiveArn"],
+        source_arn=a.get("EventSourceArn", ""),
+        state=a.get("State", "UNKNOWN"),
+        event_count=int(a.get("EventCount", 0)),
+        size_bytes=int(a.get("SizeBytes", 0)),
+        retention_days=a.get("RetentionDays"),
+    )
+
+
+@aws_call("StartReplay")
+def start_replay(
+    name: str,
+    archive_arn: str,
+    destination_bus_arn: str,
+    start: datetime,
+    end: datetime,
+    rule_arns: list[str] | None = None,
+    env: AwsEnvironment | None = None,
+) -> Replay:
+    """Replay an archive's events from [start, end) to a bus (every matching rule fires again)."""
+    destination: dict[str, Any] = {"Arn": destination_bus_arn}
+    if rule_arns:
+        destination["FilterArns"] = rule_arns
+    r = client("events", env).start_replay(
+        ReplayName=name,
+        EventSourceArn=archive_arn,
+        EventStartTime=start,
+        EventEndTime=end,
+        Destination=destination,
+    )
+    return Replay(
+        name=name,
+        arn=r.get("ReplayArn"),
+        state=r.get("State", "STARTING"),
+        reason=r.get("StateReason"),
+        archive_arn=archive_arn,
+        start=start,
+        end=end,
+        replay_started=r.get("ReplayStartTime"),
+    )
+
+
+@aws_call("DescribeReplay")
+def describe_replay(name: str, env: AwsEnvironment | None = None) -> Replay:
+    """The state of one replay."""
+    r = client("events", env).describe_replay(ReplayName=name)
+    return Replay(
+        name=r["ReplayName"],
+        arn=r.get("ReplayArn"),
+        state=r.get("State", "UNKNOWN"),
+        reason=r.get("StateReason"),
+        archive_arn=r.get("EventSourceArn"),
+        start=r.get("EventStartTime"),
+        end=r.get("EventEndTime"),
+        replay_started=r.get("ReplayStartTime"),
+        replay_ended=r.get("ReplayEndTime"),
+    )

@@ -1,0 +1,73 @@
+"""The console's four roles and how they nest.
+
+viewer reads; operator adds recovery actions; approver adds approval decisions; admin has
+everything plus configuration views. Roles come only from the identity provider's groups
+(or an API token's role), recomputed at every sign-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+VIEWER = "viewer"
+OPERATOR = "operator"
+APPROVER = "approver"
+ADMIN = "admin"
+ROLES = (VIEWER, OPERATOR, APPROVER, ADMIN)
+
+# Which held roles satisfy a required role.
+_SATISFIED_BY = {
+    VIEWER: {VIEWER, OPERATOR, APPROVER, ADMIN},
+    OPERATOR: {OPERATOR, ADMIN},
+    APPROVER: {APPROVER, ADMIN},
+    ADMIN: {ADMIN},
+}
+
+
+def user_role(subject: Any) -> str | None:
+    """The role of a request (session user or API token) or of a user; None when it has none."""
+    auth = getattr(subject, "auth", None)
+    token_role = getattr(auth, "role", None)
+    if token_role in ROLES:
+        return str(token_role)
+    user = getattr(subject, "user", subject)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    profile = getattr(user, "staff_profile", None)
+    role = getattr(profile, "role", None)
+    if getattr(profile, "is_active", True) is False:
+        return None
+    return str(role) if role in ROLES else None
+
+
+def has_role(subject: Any, required: str) -> bool:
+    """Whether the request or user holds `required` (or a role that includes it)."""
+    return user_role(subject) in _SATISFIED_BY[required]
+
+
+def role_required(
+    required: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """View decorator: 403 page (not a redirect loop) when the signed-in user lacks the role."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not has_role(request, required):
+                return render(
+                    request,
+                    "identity/forbidden.html",
+                    {"required_role": required, "role": user_role(request)},
+                    status=403,
+                )
+            return view(request, *args, **kwargs)
+
+        wrapper.required_role = required  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate

@@ -1,0 +1,352 @@
+"""Django settings for opsconsole.
+
+This is the only module that reads the environment. Every variable is listed, with its
+default, in `.env.example`; a bad value fails at startup with the variable's name.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name)
+    if value is None:
+        if default is None:
+            raise ImproperlyConfigured(f"{name} must be set")
+        return default
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if value.strip().lower() in _TRUE:
+        return True
+    if value.strip().lower() in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}")
+
+
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be >= {minimum}, got {number}")
+    return number
+
+
+def env_float(name: str, default: float, minimum: float | None = None) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be >= {minimum}, got {number}")
+    return number
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    """The environment for a child process (demo supervisor, test servers), with overrides."""
+    return {**os.environ, **overrides}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+# --- core ------------------------------------------------------------------------------
+
+DEBUG = env_bool("OPSCONSOLE_DEBUG", False)
+# Where the embedded world keeps its state (SQLite database, broker folders, demo files).
+VAR_DIR = Path(env_str("OPSCONSOLE_VAR_DIR", str(BASE_DIR / "var")))
+
+
+def _local_secret_key() -> str:
+    """A random key kept in VAR_DIR, so a checkout runs without a shared insecure default."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env_str("OPSCONSOLE_SECRET_KEY", "") or _local_secret_key()
+# Encrypts task tokens at rest; separate from SECRET_KEY so either can rotate alone.
+FIELD_ENCRYPTION_KEY = env_str("OPSCONSOLE_FIELD_ENCRYPTION_KEY", SECRET_KEY)
+
+ALLOWED_HOSTS = env_list("OPSCONSOLE_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = env_list("OPSCONSOLE_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_htmx",
+    "template_partials",
+    "mozilla_django_oidc",
+    "opsconsole",
+    "opsconsole.identity",
+    "opsconsole.audit",
+    "opsconsole.recovery",
+    "opsconsole.monitoring",
+    "sagas",
+    "approvals",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "opsconsole.middleware.RequestIdMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "opsconsole.identity.middleware.SessionPolicyMiddleware",
+    "opsconsole.identity.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "opsconsole.urls"
+WSGI_APPLICATION = "opsconsole.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "opsconsole.context_processors.console",
+            ],
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'opsconsole.sqlite3'}"),
+        conn_max_age=env_int("OPSCONSOLE_DB_CONN_MAX_AGE", 60, minimum=0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server, the worker and beat share one SQLite file without lock storms.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env_str("OPSCONSOLE_TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "opsconsole",
+    }
+}
+
+# --- the console's configuration file --------------------------------------------------
+
+REGISTRY_PATH = Path(env_str("OPSCONSOLE_REGISTRY", str(BASE_DIR / "config" / "demo.yaml")))
+
+# --- AWS -------------------------------------------------------------------------------
+
+AWS_REGION = env_str("AWS_REGION", env_str("AWS_DEFAULT_REGION", "eu-west-1"))
+# Set for the embedded emulator; empty for real AWS (credentials from the standard chain).
+AWS_ENDPOINT_URL = env_str("OPSCONSOLE_AWS_ENDPOINT_URL", "") or None
+AWS_ROLE_ARN = env_str("OPSCONSOLE_AWS_ROLE_ARN", "") or None
+AWS_CONNECT_TIMEOUT = env_float("OPSCONSOLE_AWS_CONNECT_TIMEOUT", 3.0, minimum=0.1)
+AWS_READ_TIMEOUT = env_float("OPSCONSOLE_AWS_READ_TIMEOUT", 10.0, minimum=0.1)
+AWS_MAX_ATTEMPTS = env_int("OPSCONSOLE_AWS_MAX_ATTEMPTS", 3, minimum=1)
+# The emulator accepts any credentials; real AWS ignores these when unset.
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID", "") or None
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY", "") or None
+
+EMULATOR_PORT = env_int("OPSCONSOLE_EMULATOR_PORT", 5000, minimum=1)
+OIDC_MOCK_PORT = env_int("OPSCONSOLE_OIDC_MOCK_PORT", 9400, minimum=1)
+WEB_PORT = env_int("OPSCONSOLE_WEB_PORT", 8000, minimum=1)
+
+# --- Celery ----------------------------------------------------------------------------
+
+_BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_BROKER_DIR / "out"),
+        "data_folder_out": str(_BROKER_DIR / "out"),
+        "processed_folder": str(_BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = env_bool("OPSCONSOLE_CELERY_EAGER", False)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+SYNC_INTERVAL_SECONDS = env_float("OPSCONSOLE_SYNC_INTERVAL", 5.0, minimum=0.5)
+APPROVALS_POLL_SECONDS = env_float("OPSCONSOLE_APPROVALS_POLL_INTERVAL", 3.0, minimum=0.5)
+# A kind's read model older than this is shown as stale.
+SYNC_STALE_AFTER_SECONDS = env_int("OPSCONSOLE_SYNC_STALE_AFTER", 120, minimum=1)
+
+# --- identity --------------------------------------------------------------------------
+
+AUTH_USER_MODEL = "auth.User"
+AUTHENTICATION_BACKENDS = [
+    "opsconsole.identity.oidc.ConsoleOIDCBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "identity:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "identity:login"
+
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "opsconsole")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "opsconsole-demo-secret")
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER", f"http://127.0.0.1:{OIDC_MOCK_PORT}")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str(
+    "OIDC_OP_AUTHORIZATION_ENDPOINT", f"{OIDC_OP_ISSUER}/oauth2/authorize"
+)
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", f"{OIDC_OP_ISSUER}/oauth2/token")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", f"{OIDC_OP_ISSUER}/userinfo")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", f"{OIDC_OP_ISSUER}/jwks")
+OIDC_OP_LOGOUT_ENDPOINT = env_str("OIDC_OP_LOGOUT_ENDPOINT", "") or None
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_TIMEOUT = env_float("OIDC_TIMEOUT", 5.0, minimum=0.1)
+OIDC_VERIFY_SSL = env_bool("OIDC_VERIFY_SSL", True)
+OIDC_STORE_ID_TOKEN = True
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+# "group=role,group=role": the provider's groups mapped to the console's four roles.
+OIDC_ROLE_MAP = env_str(
+    "OIDC_ROLE_MAP",
+    "opsconsole-viewers=viewer,opsconsole-operators=operator,"
+    "opsconsole-approvers=approver,opsconsole-admins=admin",
+)
+# The demo sign-in page lists the local provider's users; never on for a real provider.
+OIDC_DEMO_USERS = env_bool("OPSCONSOLE_OIDC_DEMO_USERS", False)
+BREAK_GLASS_LOGIN = env_bool("OPSCONSOLE_BREAK_GLASS_LOGIN", False)
+
+SESSION_IDLE_TIMEOUT = timedelta(
+    seconds=env_int("OPSCONSOLE_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+)
+SESSION_MAX_AGE = timedelta(
+    seconds=env_int("OPSCONSOLE_SESSION_MAX_SECONDS", 12 * 3600, minimum=60)
+)
+SESSION_COOKIE_AGE = int(SESSION_MAX_AGE.total_seconds())
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- the web surface -------------------------------------------------------------------
+
+SECURE = env_bool("OPSCONSOLE_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = SECURE
+CSRF_COOKIE_SECURE = SECURE
+SECURE_SSL_REDIRECT = SECURE
+SECURE_HSTS_SECONDS = env_int("OPSCONSOLE_HSTS_SECONDS", 31536000 if SECURE else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
+SECURE_HSTS_PRELOAD = SECURE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", OIDC_OP_ISSUER],
+    }
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "opsconsole.identity.api.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["opsconsole.identity.permissions.IsViewer"],
+    "DEFAULT_THROTTLE_CLASSES": ["opsconsole.identity.api.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": env_str("OPSCONSOLE_API_RATE", "600/minute")},
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "opsconsole.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env_str("OPSCONSOLE_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        "werkzeug": {"level": "WARNING"},
+    },
+}

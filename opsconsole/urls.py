@@ -1,0 +1,20 @@
+"""URL routes. Every route must appear in tests/identity/test_permission_matrix.py."""
+
+from django.urls import include, path
+
+from opsconsole import views
+from sagas import overview
+
+urlpatterns = [
+    path("", overview.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("auth/", include("opsconsole.identity.urls")),
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("sagas/", include("sagas.urls")),
+    path("approvals/", include("approvals.urls")),
+    path("recovery/", include("opsconsole.recovery.urls")),
+    path("alerts/", include("opsconsole.monitoring.urls")),
+    path("audit/", include("opsconsole.audit.urls")),
+    path("api/v1/", include("opsconsole.api_urls")),
+]

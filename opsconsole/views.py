@@ -1,0 +1,74 @@
+"""Probes for load balancers: /healthz (process up) and /readyz (dependencies reachable)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from opsconsole.aws import errors as aws_errors
+from opsconsole.aws import stepfunctions
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return connection.vendor
+
+
+def _check_broker() -> str:
+    from opsconsole.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+        return conn.transport_cls if isinstance(conn.transport_cls, str) else "connected"
+
+
+def _check_aws() -> str:
+    from opsconsole.registry import get_registry
+
+    registry = get_registry()
+    for env in registry.environments.values():
+        stepfunctions.list_state_machines(env)
+    return f"{len(registry.environments)} environment(s)"
+
+
+CHECKS: dict[str, Callable[[], str]] = {
+    "database": _check_database,
+    "broker": _check_broker,
+    "aws": _check_aws,
+}
+
+
+@require_GET
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    results: dict[str, dict[str, object]] = {}
+    ready = True
+    for name, check in CHECKS.items():
+        started = time.monotonic()
+        try:
+            detail = check()
+            results[name] = {"ok": True, "detail": detail}
+        except aws_errors.AwsError as exc:
+            ready = False
+            results[name] = {"ok": False, "error": f"{exc.code}: {exc}"[:300]}
+        except Exception as exc:  # noqa: BLE001 - a probe reports every failure, never raises
+            ready = False
+            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        results[name]["ms"] = round((time.monotonic() - started) * 1000, 1)
+    return JsonResponse(
+        {"status": "ready" if ready else "not ready", "checks": results},
+        status=200 if ready else 503,
+    )

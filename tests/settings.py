@@ -1,0 +1,21 @@
+"""Settings for the test suite: the production settings module, with test-only defaults.
+
+Defaults are set in the environment before settings.py reads it, so settings.py stays the
+only module that interprets variables. CI legs override DATABASE_URL / CELERY_BROKER_URL.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("OPSCONSOLE_SECURE", "0")
+os.environ.setdefault("OPSCONSOLE_VAR_DIR", tempfile.mkdtemp(prefix="opsconsole-test-"))
+os.environ.setdefault("OPSCONSOLE_LOG_LEVEL", "WARNING")
+
+from opsconsole.settings import *  # noqa: E402, F403
+from opsconsole.settings import CELERY_BROKER_URL  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tasks run inline unless a test is marked celery_worker (then a real worker consumes them).
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+TEST_BROKER_IS_REAL = not CELERY_BROKER_URL.startswith("filesystem://")

@@ -7,7 +7,14 @@ import sys
 def main() -> None:
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from opsconsole.registry import RegistryError
+
+    try:
+        execute_from_command_line(sys.argv)
+    except RegistryError as exc:
+        # A bad configuration file is an operator's typo, not a crash: say where it is.
+        sys.stderr.write(f"opsconsole: configuration error: {exc}\n")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,344 @@
-"""The approvals inbox (built by the approvals issue)."""
+"""The approvals inbox: waiting requests, one request's page, decisions, claims, bulk."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
-from opsconsole.identity.roles import VIEWER, role_required
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from opsconsole.audit import log as audit
+from opsconsole.identity.roles import APPROVER, VIEWER, has_role, role_required, user_role
+from opsconsole.registry import get_registry
+from sagas.models import Saga
+
+from . import actions
+from .context import case_page_url, saga_context
+from .forms import BulkDecisionForm, DecisionForm, InboxFilterForm
+from .models import (
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    WAITING_STATUSES,
+    ApprovalRequest,
+)
+
+PAGE_SIZE = 25
+SOON_SECONDS = 3600
+
+
+def approver_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Like role_required(APPROVER), and the refusal is audited (every attempt counts)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not has_role(request, APPROVER):
+            audit.record(
+                audit.actor_for(request),
+                f"approval.{view.__name__}",
+                result="refused",
+                target_type="approval",
+                target_id=str(kwargs.get("pk", "")),
+                error="only approvers and admins may decide or claim approval requests",
+            )
+            return render(
+                request,
+                "identity/forbidden.html",
+                {"required_role": APPROVER, "role": user_role(request)},
+                status=403,
+            )
+        return view(request, *args, **kwargs)
+
+    wrapper.required_role = APPROVER  # type: ignore[attr-defined]
+    return wrapper
+
+
+def time_left(seconds: float | None) -> tuple[str, str]:
+    """A short label and an urgency class ('overdue', 'soon', '') for the time left."""
+    if seconds is None:
+        return "no deadline", ""
+    if seconds <= 0:
+        return f"overdue by {_duration(-seconds)}", "overdue"
+    return f"{_duration(seconds)} left", "soon" if seconds < SOON_SECONDS else ""
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
+    return f"{hours // 24} days"
+
+
+def _row(req: ApprovalRequest, me: str, now: Any) -> dict[str, Any]:
+    label, urgency = time_left(req.time_left_seconds(now))
+    holder = req.claim_holder(now)
+    return {
+        "req": req,
+        "time_left": label,
+        "urgency": urgency if req.status in WAITING_STATUSES else "",
+        "claimed_by": holder,
+        "claimed_by_me": bool(holder) and holder == me,
+    }
+
+
+def _me(request: HttpRequest) -> str:
+    return audit.actor_for(request).id
 
 
 @require_GET
 @role_required(VIEWER)
+@vary_on_headers("HX-Request")
 def inbox(request: HttpRequest) -> HttpResponse:
-    return render(request, "sagas/home.html", {"kinds": []})
+    tab = "history" if request.GET.get("tab") == "history" else "waiting"
+    form = InboxFilterForm(request.GET or None)
+    me = _me(request)
+    base = ApprovalRequest.objects.all()
+    counts = base.aggregate(
+        waiting=Count("id", filter=Q(status__in=WAITING_STATUSES)),
+        history=Count("id", filter=Q(status__in=FINAL_STATUSES)),
+    )
+    if tab == "waiting":
+        qs = base.filter(status__in=WAITING_STATUSES).order_by(
+            F("deadline").asc(nulls_last=True), "id"
+        )
+    else:
+        qs = base.filter(status__in=FINAL_STATUSES).order_by("-updated_at", "-id")
+    if request.GET:
+        qs = form.apply(qs, me)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = [_row(r, me, now) for r in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "tab": tab,
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "counts": counts,
+        "query": query.urlencode(),
+        "can_decide": has_role(request, APPROVER),
+        "kinds": get_registry().kinds,
+        # One key per rendered form: a double submit replays instead of deciding twice.
+        "bulk_key": uuid.uuid4().hex,
+    }
+    if request.htmx and request.htmx.target == "approval-list":
+        return render(request, "approvals/inbox.html#approval-list", context)
+    return render(request, "approvals/inbox.html", context)
+
+
+def _detail_context(request: HttpRequest, req: ApprovalRequest, **extra: Any) -> dict[str, Any]:
+    me = _me(request)
+    identities = actions.identities_for(request) | {me.lower()}
+    initiator = (req.requested_by or "").strip().lower()
+    kind = get_registry().kind(req.kind)
+    now = timezone.now()
+    row = _row(req, me, now)
+    return {
+        "req": req,
+        "row": row,
+        "kind": kind,
+        "four_eyes": bool(kind and kind.four_eyes),
+        "decisions": list(req.decisions.all()),
+        "can_decide": has_role(request, APPROVER) and req.is_open,
+        "is_initiator": bool(initiator) and initiator in identities,
+        "is_first_approver": bool(req.first_approved_by) and req.first_approved_by == me,
+        "already_message": actions.already_decided_message(req) if req.is_final else "",
+        "pending_send_message": actions.pending_send_message(req)
+        if req.status == "sending"
+        else "",
+        "idempotency_key": uuid.uuid4().hex,
+        "form": extra.pop("form", None) or DecisionForm(),
+        **extra,
+    }
+
+
+def _get_request(pk: int) -> ApprovalRequest:
+    return get_object_or_404(ApprovalRequest.objects.select_related("saga"), pk=pk)
+
+
+@require_GET
+@role_required(VIEWER)
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    req = _get_request(pk)
+    context = _detail_context(request, req)
+    context["ctx"] = saga_context(req)
+    return render(request, "approvals/detail.html", context)
+
+
+def _panel_response(
+    request: HttpRequest, req: ApprovalRequest, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """After a POST: the decision panel (htmx) or the request's page (no JavaScript)."""
+    req.refresh_from_db()
+    context = _detail_context(request, req, **extra)
+    if request.htmx:
+        # htmx swaps 2xx only: errors travel inside the fragment.
+        return render(request, "approvals/_decision_panel.html", context)
+    context["ctx"] = saga_context(req)
+    return render(request, "approvals/detail.html", context, status=status)
+
+
+def _see_other(url: str) -> HttpResponseRedirect:
+    """303: after a POST, the browser GETs the page (a reload never re-posts)."""
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def _redirect_back(request: HttpRequest, req: ApprovalRequest) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("approvals:detail", args=[req.pk])
+    return _see_other(target)
+
+
+@require_POST
+@approver_required
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    req = _get_request(pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        audit.record(
+            audit.actor_for(request),
+            "approval.decide",
+            result="refused",
+            target_type="approval",
+            target_id=str(req.pk),
+            error=_form_error(form),
+        )
+        return _panel_response(request, req, status=400, form=form, error=_form_error(form))
+    data = form.cleaned_data
+    try:
+        result = actions.decide(
+            req.pk,
+            actor=audit.actor_for(request),
+            decision=data["decision"],
+            reason=data["reason"],
+            comment=data["comment"],
+            ticket=data["ticket"],
+            idempotency_key=data["idempotency_key"],
+            identities=actions.identities_for(request),
+        )
+    except actions.ApprovalError as exc:
+        keep = form if isinstance(exc, actions.InvalidDecision) else None
+        return _panel_response(request, req, status=exc.http_status, form=keep, error=str(exc))
+    level = {
+        "approved": messages.SUCCESS,
+        "rejected": messages.SUCCESS,
+        "first_approval": messages.SUCCESS,
+        "pending_send": messages.WARNING,
+    }.get(result.outcome, messages.ERROR)
+    if request.htmx:
+        return _panel_response(request, req, notice=result.message, notice_level=level)
+    messages.add_message(request, level, result.message)
+    return _redirect_back(request, req)
+
+
+def _form_error(form: DecisionForm) -> str:
+    return "; ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
+
+
+@require_POST
+@approver_required
+def claim(request: HttpRequest, pk: int) -> HttpResponse:
+    req = _get_request(pk)
+    try:
+        req = actions.claim(req.pk, actor=audit.actor_for(request))
+    except actions.ApprovalError as exc:
+        if request.htmx:
+            return _panel_response(request, req, error=str(exc))
+        messages.error(request, str(exc))
+        return _redirect_back(request, req)
+    note = f"You hold this request until {actions.format_time(req.claimed_until)}."
+    if request.htmx:
+        return _panel_response(request, req, notice=note, notice_level=messages.SUCCESS)
+    messages.success(request, note)
+    return _redirect_back(request, req)
+
+
+@require_POST
+@approver_required
+def unclaim(request: HttpRequest, pk: int) -> HttpResponse:
+    req = _get_request(pk)
+    try:
+        req = actions.unclaim(req.pk, actor=audit.actor_for(request))
+    except actions.ApprovalError as exc:
+        messages.error(request, str(exc))
+        return _redirect_back(request, req)
+    if request.htmx:
+        return _panel_response(
+            request, req, notice="Released for other approvers.", notice_level=messages.INFO
+        )
+    messages.info(request, "Released for other approvers.")
+    return _redirect_back(request, req)
+
+
+@require_POST
+@approver_required
+def bulk_decide(request: HttpRequest) -> HttpResponse:
+    form = BulkDecisionForm(request.POST)
+    inbox_url = reverse("approvals:inbox")
+    if not form.is_valid() or not form.cleaned_data["ids"]:
+        messages.error(request, "Select at least one request, then approve or reject.")
+        return _see_other(inbox_url)
+    data = form.cleaned_data
+    try:
+        items = actions.decide_many(
+            data["ids"],
+            actor=audit.actor_for(request),
+            decision=data["decision"],
+            reason=data["reason"],
+            comment=data["comment"],
+            ticket=data["ticket"],
+            idempotency_key=data["idempotency_key"],
+            identities=actions.identities_for(request),
+        )
+    except actions.ApprovalError as exc:
+        messages.error(request, str(exc))
+        return _see_other(inbox_url)
+    done = [i for i in items if i.ok]
+    if done:
+        messages.success(request, f"{len(done)} of {len(items)} decided.")
+    for item in items:
+        if not item.ok:
+            level = messages.WARNING if item.outcome == "pending_send" else messages.ERROR
+            messages.add_message(request, level, f"{item.label}: {item.message}")
+    return _see_other(inbox_url)
+
+
+@require_GET
+@role_required(VIEWER)
+def saga_panel(request: HttpRequest, saga_id: int) -> HttpResponse:
+    """The case page's approvals panel for one saga (loaded with hx-get)."""
+    saga = Saga.objects.filter(pk=saga_id).first()
+    if saga is None:
+        raise Http404("No such saga.")
+    requests = (
+        ApprovalRequest.objects.filter(Q(saga=saga) | Q(execution_arn=saga.execution_arn))
+        .prefetch_related("decisions")
+        .order_by("-requested_at", "-id")[:20]
+    )
+    now = timezone.now()
+    me = _me(request)
+    rows = [_row(r, me, now) for r in requests]
+    return render(
+        request,
+        "approvals/_saga_panel.html",
+        {"saga": saga, "rows": rows, "case_url": case_page_url(saga), "open": OPEN_STATUSES},
+    )

@@ -212,7 +212,7 @@ class _Section:
         self.used.add(key)
         return self.node.value.get(key)
 
-    def str(self, key: str, default: str | None = None, *, required: bool = True) -> Any:
+    def text(self, key: str, default: str | None = None, *, required: bool = True) -> Any:
         n = self._get(key)
         if n is None or n.value is None:
             if default is not None or not required:
@@ -223,7 +223,7 @@ class _Section:
         return n.value.strip()
 
     def path(self, key: str, *, required: bool = True) -> Any:
-        value = self.str(key, required=required)
+        value = self.text(key, required=required)
         if value is not None and not _PATH_RE.match(value):
             n = self._get(key)
             raise _Fail(
@@ -233,7 +233,7 @@ class _Section:
             )
         return value
 
-    def int(self, key: str, default: int | None = None, *, minimum: int = 0) -> Any:
+    def integer(self, key: str, default: int | None = None, *, minimum: int = 0) -> Any:
         n = self._get(key)
         if n is None or n.value is None:
             return default
@@ -251,7 +251,7 @@ class _Section:
             raise _Fail(n.line, self._name(key), f"must be a number, got {n.value!r}")
         return float(n.value)
 
-    def bool(self, key: str, default: bool) -> bool:
+    def flag(self, key: str, default: bool) -> bool:
         n = self._get(key)
         if n is None or n.value is None:
             return default
@@ -260,7 +260,7 @@ class _Section:
         return n.value
 
     def choice(self, key: str, choices: tuple[str, ...], default: str | None = None) -> Any:
-        value = self.str(key, default)
+        value = self.text(key, default)
         if value not in choices:
             n = self._get(key)
             raise _Fail(
@@ -334,14 +334,14 @@ def _parse(text: str) -> Registry:
     environments: dict[str, AwsEnvironment] = {}
     env_lines: dict[str, int] = {}
     for s, _ in _items(root, "environments"):
-        name = s.str("name")
+        name = s.text("name")
         _unique(name, env_lines, s)
         environments[name] = AwsEnvironment(
             name=name,
-            region=s.str("region"),
-            endpoint_url=s.str("endpoint_url", required=False) or settings.AWS_ENDPOINT_URL,
-            role_arn=s.str("role_arn", required=False) or settings.AWS_ROLE_ARN,
-            account_id=s.str("account_id", required=False),
+            region=s.text("region"),
+            endpoint_url=s.text("endpoint_url", required=False) or settings.AWS_ENDPOINT_URL,
+            role_arn=s.text("role_arn", required=False) or settings.AWS_ROLE_ARN,
+            account_id=s.text("account_id", required=False),
         )
         s.done()
     if not environments:
@@ -350,7 +350,7 @@ def _parse(text: str) -> Registry:
     kinds: dict[str, SagaKind] = {}
     kind_lines: dict[str, int] = {}
     for s, _ in _items(root, "saga_kinds"):
-        key = s.str("key")
+        key = s.text("key")
         if not _NAME_RE.match(key):
             raise _Fail(
                 s.line_of("key"),
@@ -358,14 +358,14 @@ def _parse(text: str) -> Registry:
                 "must be lower-case letters, digits, - or _ (a URL segment)",
             )
         _unique(key, kind_lines, s, "key")
-        env = s.str("environment")
+        env = s.text("environment")
         if env not in environments:
             raise _Fail(
                 s.line_of("environment"),
                 f"{s.where}.environment",
                 f"unknown environment {env!r} (known: {', '.join(environments)})",
             )
-        template = s.str("key_template")
+        template = s.text("key_template")
         if "{key}" not in template:
             raise _Fail(
                 s.line_of("key_template"),
@@ -385,25 +385,25 @@ def _parse(text: str) -> Registry:
         steps = s.str_list("steps")
         kinds[key] = SagaKind(
             key=key,
-            label=s.str("label"),
-            singular=s.str("singular", key.rstrip("s")),
+            label=s.text("label"),
+            singular=s.text("singular", key.rstrip("s")),
             environment=env,
-            state_machine=s.str("state_machine"),
+            state_machine=s.text("state_machine"),
             business_key_path=s.path("business_key"),
             correlation_id_path=s.path("correlation_id"),
             initiator_path=s.path("initiator"),
-            table=s.str("table"),
-            pk_attribute=s.str("pk_attribute", "pk"),
+            table=s.text("table"),
+            pk_attribute=s.text("pk_attribute", "pk"),
             key_template=template,
-            status_attribute=s.str("status_attribute", "status"),
+            status_attribute=s.text("status_attribute", "status"),
             steps=tuple(steps),
             compensation_steps=frozenset(s.str_list("compensation_steps")),
             approval_steps=frozenset(s.str_list("approval_steps")),
             step_sla_seconds=step_sla,
-            default_step_sla_seconds=s.int("default_step_sla_seconds", 300, minimum=1),
-            saga_sla_seconds=s.int("saga_sla_seconds", None, minimum=1),
+            default_step_sla_seconds=s.integer("default_step_sla_seconds", 300, minimum=1),
+            saga_sla_seconds=s.integer("saga_sla_seconds", None, minimum=1),
             sensitive_fields=tuple(s.str_list("sensitive_fields")),
-            four_eyes=s.bool("four_eyes", False),
+            four_eyes=s.flag("four_eyes", False),
             ticket_path=s.path("ticket", required=False),
             amount_path=s.path("amount", required=False),
             currency_path=s.path("currency", required=False),
@@ -413,7 +413,7 @@ def _parse(text: str) -> Registry:
         raise _Fail(root.line_of("saga_kinds"), "saga_kinds", "at least one is required")
 
     def known_kind(s: _Section, key: str, *, required: bool = True) -> str | None:
-        value = s.str(key, required=required)
+        value = s.text(key, required=required)
         if value is not None and value not in kinds:
             raise _Fail(
                 s.line_of(key),
@@ -425,21 +425,21 @@ def _parse(text: str) -> Registry:
     queues: list[ApprovalQueue] = []
     seen: dict[str, int] = {}
     for s, _ in _items(root, "approval_queues"):
-        name = s.str("name")
+        name = s.text("name")
         _unique(name, seen, s)
         queues.append(
             ApprovalQueue(
                 name=name,
                 kind=str(known_kind(s, "kind")),
-                queue=s.str("queue"),
+                queue=s.text("queue"),
                 token_path=s.path("token"),
                 business_key_path=s.path("business_key"),
                 execution_path=s.path("execution", required=False),
-                summary_template=s.str("summary", "{business_key}"),
+                summary_template=s.text("summary", "{business_key}"),
                 amount_path=s.path("amount", required=False),
                 currency_path=s.path("currency", required=False),
                 threshold_path=s.path("threshold", required=False),
-                timeout_seconds=s.int("timeout_seconds", None, minimum=1),
+                timeout_seconds=s.integer("timeout_seconds", None, minimum=1),
             )
         )
         s.done()
@@ -447,16 +447,16 @@ def _parse(text: str) -> Registry:
     dlqs: list[DeadLetterQueue] = []
     seen = {}
     for s, _ in _items(root, "dlqs"):
-        name = s.str("name")
+        name = s.text("name")
         _unique(name, seen, s)
         dlqs.append(
             DeadLetterQueue(
                 name=name,
-                queue=s.str("queue"),
+                queue=s.text("queue"),
                 mechanism=s.choice("mechanism", DLQ_MECHANISMS, "sqs_redrive"),
-                source=s.str("source", required=False),
+                source=s.text("source", required=False),
                 kind=known_kind(s, "kind", required=False),
-                description=s.str("description", "", required=False) or "",
+                description=s.text("description", "", required=False) or "",
             )
         )
         s.done()
@@ -464,14 +464,14 @@ def _parse(text: str) -> Registry:
     archives: list[EventArchive] = []
     seen = {}
     for s, _ in _items(root, "archives"):
-        name = s.str("name")
+        name = s.text("name")
         _unique(name, seen, s)
         archives.append(
             EventArchive(
                 name=name,
-                archive=s.str("archive"),
-                bus=s.str("bus"),
-                description=s.str("description", "", required=False) or "",
+                archive=s.text("archive"),
+                bus=s.text("bus"),
+                description=s.text("description", "", required=False) or "",
             )
         )
         s.done()
@@ -479,12 +479,12 @@ def _parse(text: str) -> Registry:
     rules: list[AlertRule] = []
     seen = {}
     for s, _ in _items(root, "alert_rules"):
-        name = s.str("name")
+        name = s.text("name")
         _unique(name, seen, s)
         dims = {k: str(v.value) for k, v in s.mapping("dimensions").items()}
-        signal = s.str("signal", "metric")
-        namespace = s.str("namespace", required=False)
-        metric = s.str("metric", required=False)
+        signal = s.text("signal", "metric")
+        namespace = s.text("namespace", required=False)
+        metric = s.text("metric", required=False)
         if signal == "metric" and not (namespace and metric):
             raise _Fail(
                 s.node.line, f"{s.where}.metric", "a metric rule needs both namespace and metric"
@@ -492,7 +492,7 @@ def _parse(text: str) -> Registry:
         rules.append(
             AlertRule(
                 name=name,
-                description=s.str("description", name),
+                description=s.text("description", name),
                 severity=s.choice("severity", ALERT_SEVERITIES, "warning"),
                 comparison=s.choice("comparison", ALERT_COMPARISONS, ">"),
                 threshold=s.number("threshold"),
@@ -500,10 +500,10 @@ def _parse(text: str) -> Registry:
                 namespace=namespace,
                 metric=metric,
                 dimensions=dims,
-                stat=s.str("stat", "Maximum"),
-                period_seconds=s.int("period_seconds", 60, minimum=1),
-                for_evaluations=s.int("for_evaluations", 1, minimum=1),
-                target=s.str("target", required=False),
+                stat=s.text("stat", "Maximum"),
+                period_seconds=s.integer("period_seconds", 60, minimum=1),
+                for_evaluations=s.integer("for_evaluations", 1, minimum=1),
+                target=s.text("target", required=False),
             )
         )
         s.done()

@@ -17,6 +17,11 @@ def beat_schedule(settings: Any) -> dict[str, dict[str, Any]]:
             "schedule": settings.APPROVALS_POLL_SECONDS,
             "options": {"expires": settings.APPROVALS_POLL_SECONDS * 2},
         },
+        "poll-dlq-depths": {
+            "task": "opsconsole.monitoring.tasks.poll_dlq_depths",
+            "schedule": 30.0,
+            "options": {"expires": 60},
+        },
         "sweep-approvals": {
             "task": "approvals.tasks.sweep_approval_requests",
             "schedule": 30.0,

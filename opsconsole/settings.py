@@ -148,6 +148,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "opsconsole.context_processors.console",
+                "sagas.context_processors.search",
             ],
         },
     }
@@ -179,11 +180,15 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 
+# Per-process by default; set a redis:// URL when several web workers must share state
+# (per-token API rate limits, sign-in lockouts, the provider's cached signing keys).
+CACHE_URL = env_str("OPSCONSOLE_CACHE_URL", "")
 CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "opsconsole",
-    }
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "opsconsole"}
+    )
 }
 
 # --- the console's configuration file --------------------------------------------------
@@ -231,6 +236,9 @@ SYNC_INTERVAL_SECONDS = env_float("OPSCONSOLE_SYNC_INTERVAL", 5.0, minimum=0.5)
 APPROVALS_POLL_SECONDS = env_float("OPSCONSOLE_APPROVALS_POLL_INTERVAL", 3.0, minimum=0.5)
 # A kind's read model older than this is shown as stale.
 SYNC_STALE_AFTER_SECONDS = env_int("OPSCONSOLE_SYNC_STALE_AFTER", 120, minimum=1)
+# Link from a saga's ticket reference to the ticketing system, e.g.
+# https://tickets.example.com/browse/{ticket}; empty: tickets are shown as plain text.
+TICKET_URL_TEMPLATE = env_str("OPSCONSOLE_TICKET_URL_TEMPLATE", "")
 
 # --- identity --------------------------------------------------------------------------
 
@@ -244,14 +252,18 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "identity:login"
 
 OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "opsconsole")
-OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "opsconsole-demo-secret")
-OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER", f"http://127.0.0.1:{OIDC_MOCK_PORT}")
-OIDC_OP_AUTHORIZATION_ENDPOINT = env_str(
-    "OIDC_OP_AUTHORIZATION_ENDPOINT", f"{OIDC_OP_ISSUER}/oauth2/authorize"
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "") or "opsconsole-demo-secret"
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER", "") or f"http://127.0.0.1:{OIDC_MOCK_PORT}"
+# Each endpoint defaults to the local provider's layout under the issuer when unset or empty.
+OIDC_OP_AUTHORIZATION_ENDPOINT = (
+    env_str("OIDC_OP_AUTHORIZATION_ENDPOINT", "") or f"{OIDC_OP_ISSUER}/oauth2/authorize"
 )
-OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", f"{OIDC_OP_ISSUER}/oauth2/token")
-OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", f"{OIDC_OP_ISSUER}/userinfo")
-OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", f"{OIDC_OP_ISSUER}/jwks")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", "") or f"{OIDC_OP_ISSUER}/oauth2/token"
+# "none": claims come from the verified ID token alone (no userinfo call).
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", "") or f"{OIDC_OP_ISSUER}/userinfo"
+if OIDC_OP_USER_ENDPOINT.lower() == "none":
+    OIDC_OP_USER_ENDPOINT = ""
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", "") or f"{OIDC_OP_ISSUER}/jwks"
 OIDC_OP_LOGOUT_ENDPOINT = env_str("OIDC_OP_LOGOUT_ENDPOINT", "") or None
 OIDC_RP_SIGN_ALGO = "RS256"
 OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
@@ -260,6 +272,15 @@ OIDC_USE_NONCE = True
 OIDC_TIMEOUT = env_float("OIDC_TIMEOUT", 5.0, minimum=0.1)
 OIDC_VERIFY_SSL = env_bool("OIDC_VERIFY_SSL", True)
 OIDC_STORE_ID_TOKEN = True
+# Hardened views and sign-out (opsconsole/identity/oidc.py).
+OIDC_CALLBACK_CLASS = "opsconsole.identity.oidc.ConsoleCallbackView"
+OIDC_OP_LOGOUT_URL_METHOD = "opsconsole.identity.oidc.provider_logout_url"
+# Seconds of clock difference tolerated on the ID token's exp/iat/nbf.
+OIDC_CLOCK_SKEW = env_int("OIDC_CLOCK_SKEW", 60, minimum=0)
+# How long the provider's signing keys are cached (an unknown key id refetches at once).
+OIDC_JWKS_CACHE_SECONDS = env_int("OIDC_JWKS_CACHE_SECONDS", 3600, minimum=0)
+# A sign-in must come back from the provider within this many seconds.
+OIDC_STATE_MAX_AGE = env_int("OIDC_STATE_MAX_AGE", 600, minimum=30)
 OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
 # "group=role,group=role": the provider's groups mapped to the console's four roles.
 OIDC_ROLE_MAP = env_str(
@@ -269,6 +290,8 @@ OIDC_ROLE_MAP = env_str(
 )
 # The demo sign-in page lists the local provider's users; never on for a real provider.
 OIDC_DEMO_USERS = env_bool("OPSCONSOLE_OIDC_DEMO_USERS", False)
+# Written by the local provider when it starts (who its users are); read by the sign-in page.
+OIDC_DEMO_USERS_FILE = VAR_DIR / "oidc-demo-users.json"
 BREAK_GLASS_LOGIN = env_bool("OPSCONSOLE_BREAK_GLASS_LOGIN", False)
 
 SESSION_IDLE_TIMEOUT = timedelta(
@@ -309,7 +332,9 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'", OIDC_OP_ISSUER],
+        # Sign-out redirects to the provider's end-session endpoint.
+        "form-action": ["'self'", OIDC_OP_ISSUER]
+        + ([OIDC_OP_LOGOUT_ENDPOINT] if OIDC_OP_LOGOUT_ENDPOINT else []),
     }
 }
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails  # noqa: F401 - typing of request.htmx
-from django.http import HttpRequest, HttpResponse
 
 from opsconsole.identity.roles import VIEWER, role_required
 from opsconsole.registry import get_registry

@@ -1,15 +1,376 @@
-"""Saga list and case pages (built by the sagas issue)."""
+"""Saga pages: a list per kind, the global search, CSV export, and the case page."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+import csv
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
 
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.middleware import HtmxDetails
+
+from opsconsole.audit.models import AuditEvent
 from opsconsole.identity.roles import VIEWER, role_required
+from opsconsole.registry import SagaKind, get_registry
+
+from . import actions, queries
+from .masking import masker, pretty
+from .models import ACTIVE_STATUSES, Saga, SagaStatus, SyncState
+from .timeline import gantt, human_duration, parse_json
+
+POLL_LIST_SECONDS = 5
+POLL_CASE_SECONDS = 4
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _kind_or_404(kind: str) -> SagaKind:
+    found = get_registry().kind(kind)
+    if found is None:
+        raise Http404(f"No saga kind {kind!r}.")
+    return found
+
+
+def _query(params: dict[str, Any]) -> str:
+    clean = {k: v for k, v in params.items() if v not in (None, "", False)}
+    return urlencode(clean, doseq=True)
+
+
+def _filter_params(request: HttpRequest) -> dict[str, Any]:
+    keep = ("q", "status", "step", "range", "since", "until", "stuck", "waiting", "order")
+    return {k: request.GET.get(k, "") for k in keep if request.GET.get(k)}
+
+
+def _row(saga: Saga, now: datetime) -> dict[str, Any]:
+    return {
+        "saga": saga,
+        "age": human_duration(saga.age(now)),
+        "duration": human_duration(saga.duration(now)),
+        "stuck": saga.is_stuck(now),
+        "active": saga.is_active,
+    }
+
+
+def _sync_banner(kinds: list[str], now: datetime) -> list[dict[str, Any]]:
+    states = {s.kind: s for s in SyncState.objects.filter(kind__in=kinds)}
+    banners = []
+    for key in kinds:
+        state = states.get(key)
+        if state is None:
+            banners.append({"kind": key, "level": "warn", "never": True, "state": None})
+            continue
+        banner = state.as_banner(now)
+        if banner:
+            banners.append({"kind": key, **banner, "never": False, "state": state})
+    return banners
 
 
 @require_GET
 @role_required(VIEWER)
-def saga_list(request: HttpRequest, kind: str) -> HttpResponse:
-    return render(request, "sagas/home.html", {"kinds": []})
+@vary_on_headers("HX-Request", "HX-Target")
+def saga_list(request: HtmxHttpRequest, kind: str) -> HttpResponse:
+    """One kind's sagas: status tabs with counts, filters in the URL, keyset pages."""
+    saga_kind = _kind_or_404(kind)
+    now = timezone.now()
+    registry = get_registry()
+    filters, errors = queries.parse_filters(request.GET, now)
+    qs = queries.filtered(kind, filters, now=now, registry=registry)
+    page = queries.keyset_page(
+        qs, order=filters.order, after=request.GET.get("after"), before=request.GET.get("before")
+    )
+    rows = [_row(s, now) for s in page.rows]
+    base = reverse("sagas:list", args=[kind])
+    params = _filter_params(request)
+    cursors = {"after": request.GET.get("after"), "before": request.GET.get("before")}
+    here = f"{base}?{_query({**params, **cursors})}"
+    target = request.htmx.target if request.htmx else None
+    context: dict[str, Any] = {
+        "kind": saga_kind,
+        "rows": rows,
+        "page": page,
+        "filters": filters,
+        "errors": errors,
+        "here": here,
+        "poll": any(r["active"] for r in rows),
+        "poll_seconds": POLL_LIST_SECONDS,
+        "next_url": f"{base}?{_query({**params, 'after': page.next_cursor})}"
+        if page.next_cursor
+        else None,
+        "prev_url": f"{base}?{_query({**params, 'before': page.prev_cursor})}"
+        if page.prev_cursor
+        else None,
+        "first_url": f"{base}?{_query(params)}",
+        "on_first_page": not (request.GET.get("after") or request.GET.get("before")),
+        "export_url": f"{reverse('sagas:export', args=[kind])}?{_query(params)}",
+    }
+    if target == "saga-rows":
+        return render(request, "sagas/list.html#rows", context)
+    counts = queries.status_counts(kind, filters, now=now, registry=registry)
+    without_status = {k: v for k, v in params.items() if k != "status"}
+    tabs = [
+        {
+            "value": "",
+            "label": "All",
+            "n": sum(counts.values()),
+            "url": f"{base}?{_query(without_status)}",
+            "current": not filters.status,
+        }
+    ]
+    for status in SagaStatus:
+        tabs.append(
+            {
+                "value": status.value,
+                "label": status.label,
+                "n": counts.get(status.value, 0),
+                "url": f"{base}?{_query({**without_status, 'status': status.value})}",
+                "current": filters.status == status.value,
+            }
+        )
+    context.update(
+        {
+            "tabs": tabs,
+            "steps": queries.step_choices(saga_kind),
+            "range_choices": queries.RANGE_CHOICES,
+            "order_choices": queries.ORDER_CHOICES,
+            "sync_banners": _sync_banner([kind], now),
+            "sync_state": SyncState.objects.filter(kind=kind).first(),
+        }
+    )
+    if target == "saga-browser":
+        return render(request, "sagas/list.html#browser", context)
+    return render(request, "sagas/list.html", context)
+
+
+def _csv_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    # Spreadsheets run cells that start like a formula; a leading quote keeps them text.
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+CSV_COLUMNS = [
+    "kind",
+    "business_key",
+    "status",
+    "current_step",
+    "started_at",
+    "stopped_at",
+    "duration_seconds",
+    "correlation_id",
+    "execution_name",
+    "execution_arn",
+    "ticket",
+    "business_status",
+    "last_error",
+]
+
+
+@require_GET
+@role_required(VIEWER)
+def export_csv(request: HttpRequest, kind: str) -> StreamingHttpResponse:
+    """The filtered view as CSV, streamed in keyset chunks (any size, flat memory)."""
+    _kind_or_404(kind)
+    now = timezone.now()
+    filters, _ = queries.parse_filters(request.GET, now)
+    qs = queries.filtered(kind, filters, now=now, registry=get_registry())
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(CSV_COLUMNS)
+        cursor = None
+        while True:
+            page = queries.keyset_page(
+                qs, order=filters.order, after=cursor, size=1000, fields=None
+            )
+            for s in page.rows:
+                yield writer.writerow(
+                    [
+                        _csv_cell(v)
+                        for v in (
+                            s.kind,
+                            s.business_key,
+                            s.status,
+                            s.current_step,
+                            s.started_at.isoformat(),
+                            s.stopped_at.isoformat() if s.stopped_at else "",
+                            round(s.duration(now).total_seconds(), 3),
+                            s.correlation_id,
+                            s.execution_name,
+                            s.execution_arn,
+                            s.ticket,
+                            s.business_status,
+                            s.last_error,
+                        )
+                    ]
+                )
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{kind}-{stamp}.csv"'
+    return response
+
+
+@require_GET
+@role_required(VIEWER)
+def search(request: HttpRequest) -> HttpResponse:
+    """Find sagas across kinds by order/account id, execution name, correlation id or ticket;
+    one hit opens its case page."""
+    registry = get_registry()
+    q = (request.GET.get("q") or "").strip()[:200]
+    now = timezone.now()
+    context: dict[str, Any] = {"q": q, "rows": [], "page": None}
+    if q:
+        qs = queries.filtered(None, queries.Filters(q=q), now=now, registry=registry)
+        page = queries.keyset_page(qs, after=request.GET.get("after"))
+        if len(page.rows) == 1 and not request.GET.get("after"):
+            return redirect(case_url(page.rows[0]))
+        base = reverse("sagas:search")
+        context.update(
+            {
+                "page": page,
+                "rows": [_row(s, now) for s in page.rows],
+                "kinds": registry.kinds,
+                "next_url": f"{base}?{_query({'q': q, 'after': page.next_cursor})}"
+                if page.next_cursor
+                else None,
+                "first_url": f"{base}?{_query({'q': q})}",
+            }
+        )
+    return render(request, "sagas/search.html", context)
+
+
+def case_url(saga: Saga) -> str:
+    return reverse("sagas:detail", args=[saga.kind, saga.pk])
+
+
+def console_url(saga: Saga, region: str) -> str:
+    """The execution in the AWS console, in its own region and partition."""
+    host = f"{region}.console.aws.amazon.com"
+    if region.startswith("cn-"):
+        host = "console.amazonaws.cn"
+    elif region.startswith("us-gov-"):
+        host = "console.amazonaws-us-gov.com"
+    return f"https://{host}/states/home?region={region}#/v2/executions/details/{saga.execution_arn}"
+
+
+def _panel_url(name: str, saga: Saga) -> str | None:
+    for args in ([saga.pk], [saga.kind, saga.pk]):
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def ticket_url(ticket: str) -> str | None:
+    template = settings.TICKET_URL_TEMPLATE or ""
+    if not ticket or "{ticket}" not in template:
+        return None
+    return template.replace("{ticket}", quote(ticket, safe=""))
+
+
+def _visit_rows(data: actions.CaseData, mask: Any, now: datetime) -> list[dict[str, Any]]:
+    rows = []
+    visits = data.timeline.visits
+    for v in visits:
+        rows.append(
+            {
+                "v": v,
+                "duration": human_duration(v.duration(now)),
+                "over_sla": v.over_sla(now),
+                "input": pretty(mask(parse_json(v.input))),
+                "output": pretty(mask(parse_json(v.output))),
+                "parameters": pretty(mask(parse_json(v.parameters))) if v.parameters else "",
+                "branches": [[visits[i] for i in branch] for branch in v.branches],
+            }
+        )
+    return rows
+
+
+@require_GET
+@role_required(VIEWER)
+@vary_on_headers("HX-Request", "HX-Target")
+def case(request: HtmxHttpRequest, kind: str, pk: int) -> HttpResponse:
+    """One saga: facts, the timeline (picture and table), its business items, related
+    actions; a running saga refreshes itself until it ends."""
+    saga_kind = _kind_or_404(kind)
+    saga = Saga.objects.select_related("sagadetail").filter(pk=pk, kind=kind).first()
+    if saga is None:
+        raise Http404("No such saga.")
+    registry = get_registry()
+    now = timezone.now()
+    data = actions.load_case(saga, now=now)
+    mask = masker(saga_kind.sensitive_fields, request)
+    env = registry.env_for(saga_kind)
+    timeline = data.timeline
+    saga_sla_breached = bool(
+        saga_kind.saga_sla_seconds
+        and saga.duration(now).total_seconds() > saga_kind.saga_sla_seconds
+        and saga.status not in (SagaStatus.SUCCEEDED,)
+    )
+    items = [
+        {
+            "sk": i.get("sk", ""),
+            "status": i.get(saga_kind.status_attribute, ""),
+            "json": pretty(mask(i)),
+        }
+        for i in data.items
+    ]
+    context: dict[str, Any] = {
+        "kind": saga_kind,
+        "saga": saga,
+        "data": data,
+        "timeline": timeline,
+        "gantt": gantt(timeline, now),
+        "visits": _visit_rows(data, mask, now),
+        "items": items,
+        "duration": human_duration(saga.duration(now)),
+        "step_for": human_duration(now - saga.step_entered_at)
+        if saga.step_entered_at and saga.is_active
+        else "",
+        "stuck": saga.is_stuck(now),
+        "saga_sla_breached": saga_sla_breached,
+        "console_url": console_url(saga, env.region),
+        "ticket_url": ticket_url(saga.ticket),
+        "poll": saga.is_active or timeline.is_running,
+        "poll_seconds": POLL_CASE_SECONDS,
+        "here": case_url(saga),
+        "input": pretty(mask(parse_json(timeline.input))),
+        "output": pretty(mask(parse_json(timeline.output))),
+        "data_age": human_duration(now - data.data_as_of) if data.data_as_of else "",
+    }
+    if request.htmx and request.htmx.target == "case-live":
+        return render(request, "sagas/case.html#live", context)
+    context.update(
+        {
+            "audit": list(
+                AuditEvent.objects.filter(
+                    target_type="saga",
+                    target_id__in=[str(saga.pk), saga.execution_arn, saga.ref],
+                )[:50]
+            ),
+            "approvals_panel": _panel_url("approvals:saga_panel", saga),
+            "recovery_panel": _panel_url("recovery:saga_panel", saga),
+            "active_statuses": ACTIVE_STATUSES,
+        }
+    )
+    return render(request, "sagas/case.html", context)

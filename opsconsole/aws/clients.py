@@ -96,7 +96,8 @@ def client(service: str, env: AwsEnvironment | None = None) -> Any:
         found = _clients.get(key)
         if found is None:
             endpoint = _endpoint_override or env.endpoint_url
-            found = _session(env).client(service, endpoint_url=endpoint, config=_config())
+            session: Any = _session(env)  # service names are data (the registry), not literals
+            found = session.client(service, endpoint_url=endpoint, config=_config())
             _clients[key] = found
     return found
 

@@ -200,6 +200,88 @@ def get_execution_history(arn: str, env: AwsEnvironment | None = None) -> list[H
             return events
 
 
+@dataclass(frozen=True)
+class ExecutionPage:
+    executions: tuple[ExecutionSummary, ...]
+    next_token: str | None
+
+
+def list_executions_page(
+    state_machine_arn: str,
+    *,
+    next_token: str | None = None,
+    status: str | None = None,
+    page_size: int = 100,
+    env: AwsEnvironment | None = None,
+) -> ExecutionPage:
+    """One ListExecutions page, newest first (for callers that decide per page when to stop)."""
+    kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn, "maxResults": page_size}
+    if status:
+        kwargs["statusFilter"] = status
+    if next_token:
+        kwargs["nextToken"] = next_token
+    try:
+        page = client("stepfunctions", env).list_executions(**kwargs)
+    except (ClientError, BotoCoreError) as exc:
+        error = translate(exc, operation="ListExecutions")
+        if error.code == "StateMachineDoesNotExist":
+            raise StateMachineNotFound(str(error)) from exc
+        raise error from exc
+    return ExecutionPage(
+        executions=tuple(_summary(item) for item in page.get("executions", [])),
+        next_token=page.get("nextToken"),
+    )
+
+
+@aws_call("GetExecutionHistory")
+def _history_newest_first(
+    arn: str, max_results: int, next_token: str | None, env: AwsEnvironment | None
+) -> HistoryPage:
+    kwargs: dict[str, Any] = {
+        "executionArn": arn,
+        "maxResults": max_results,
+        "reverseOrder": True,
+        "includeExecutionData": True,
+    }
+    if next_token:
+        kwargs["nextToken"] = next_token
+    page = client("stepfunctions", env).get_execution_history(**kwargs)
+    # Newest first whatever the endpoint did with reverseOrder (some emulators ignore it).
+    events = sorted((_event(e) for e in page.get("events", [])), key=lambda e: -e.id)
+    return HistoryPage(events=tuple(events), next_token=page.get("nextToken"))
+
+
+def get_history_tail(
+    arn: str, max_events: int = 50, env: AwsEnvironment | None = None
+) -> list[HistoryEvent]:
+    """The newest `max_events` events of an execution, oldest first, in one call."""
+    page = _history_newest_first(arn, min(max_events, HISTORY_PAGE_SIZE), None, env)
+    return sorted(page.events[:max_events], key=lambda e: e.id)
+
+
+def get_history_after(
+    arn: str, after_event_id: int = 0, env: AwsEnvironment | None = None
+) -> tuple[list[HistoryEvent], int]:
+    """Events newer than `after_event_id` (0: the whole history, capped at 25,000), oldest
+    first, read newest first in pages of 1,000 until that event is reached; and the number of
+    GetExecutionHistory calls it took."""
+    found: dict[int, HistoryEvent] = {}
+    token: str | None = None
+    calls = 0
+    while True:
+        page = _history_newest_first(arn, HISTORY_PAGE_SIZE, token, env)
+        calls += 1
+        reached = False
+        for event in page.events:
+            if event.id <= after_event_id:
+                reached = True
+                continue
+            found[event.id] = event
+        token = page.next_token
+        if reached or not token or len(found) >= HISTORY_MAX_EVENTS:
+            return sorted(found.values(), key=lambda e: e.id), calls
+
+
 @aws_call("StartExecution")
 def start_execution(
     state_machine_arn: str, name: str, payload: dict[str, Any], env: AwsEnvironment | None = None

@@ -13,7 +13,7 @@ from django.utils import timezone
 from .roles import ROLES
 
 ROLE_CHOICES = [(r, r) for r in ROLES]
-TOKEN_PREFIX = "opc_"
+TOKEN_PREFIX = "opc_"  # noqa: S105 - a visible prefix, not a secret
 
 
 class StaffProfile(models.Model):

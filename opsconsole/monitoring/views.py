@@ -1,4 +1,4 @@
-"""Alerts."""
+"""Alerts: the rules the registry declares."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from opsconsole.identity.roles import VIEWER, role_required
+from opsconsole.registry import get_registry
 
 
 @require_GET
 @role_required(VIEWER)
 def alerts(request: HttpRequest) -> HttpResponse:
-    return render(request, "sagas/home.html", {"kinds": []})
+    return render(request, "monitoring/alerts.html", {"rules": get_registry().alert_rules})

@@ -1,4 +1,4 @@
-"""Recovery: DLQs and event archives."""
+"""Recovery: the dead-letter queues and event archives the registry names."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from opsconsole.identity.roles import VIEWER, role_required
+from opsconsole.monitoring.models import QueueDepth
+from opsconsole.registry import get_registry
 
 
 @require_GET
 @role_required(VIEWER)
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "sagas/home.html", {"kinds": []})
+    registry = get_registry()
+    depths = {d.name: d for d in QueueDepth.objects.all()}
+    rows = [{"dlq": dlq, "depth": depths.get(dlq.name)} for dlq in registry.dlqs]
+    return render(
+        request, "recovery/index.html", {"rows": rows, "archives": registry.archives}
+    )

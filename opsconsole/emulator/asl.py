@@ -1,0 +1,821 @@
+"""The demo world's two state machines, written as Amazon States Language.
+
+They use real service integrations (DynamoDB, SQS, SNS, EventBridge, `waitForTaskToken`),
+so the console meets the history, errors and callbacks it will meet in production. The
+state names are the ones config/demo.yaml lists as `steps` / `compensation_steps`; the few
+helper states (inside Map iterations, Choices, the NEEDS_REVIEW parking) are named so a
+person reading a timeline understands them.
+
+Test hooks (deterministic failures the seeder and the tests use):
+- stock short: an item asks for more than `inventory` holds -> ReserveInventory fails
+  (conditional decrement) -> compensation.
+- declining card: `data.payment.token == DECLINING_CARD_TOKEN` -> ChargePayment's
+  conditional write fails -> compensation.
+- courier postcode with no slots: `data.shipping.postcode == NO_SLOT_POSTCODE` (its slot item
+  is closed) -> BookShipment retries, then the order is parked in NEEDS_REVIEW and the
+  execution fails with `NeedsReview`.
+- pre-order: `data.shipping.dispatchAt` (ISO timestamp) -> the execution waits in
+  AwaitDispatchDate until then (a long-running, non-approval RUNNING execution).
+- approval: `data.amount > APPROVAL_THRESHOLD`; `options.approvalTimeoutSeconds` shortens
+  the 24 h approval timeout (the "timed out" seed).
+- closures: an account with `legal_hold` cannot be anonymized; an account whose BILLING
+  item has `provider_error` fails HandleBilling after 3 retries. Both publish a critical
+  alert and fail with `AccountClosureFailed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+APPROVAL_THRESHOLD = 1000
+APPROVAL_TIMEOUT_SECONDS = 86400
+DECLINING_CARD_TOKEN = "tok_chargeDeclined"  # noqa: S105 - a well-known test card, not a secret
+NO_SLOT_POSTCODE = "ZZ9 9ZZ"
+EVENT_SOURCE = "opsconsole.demo.orders"
+
+# Errors worth retrying (throttling, a service hiccup); everything else is terminal.
+TRANSIENT_ERRORS = [
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.ThrottlingException",
+    "DynamoDB.InternalServerErrorException",
+    "DynamoDB.AmazonDynamoDBException",
+    "SQS.SdkClientException",
+    "SQS.AmazonSQSException",
+    "SNS.InternalErrorException",
+    "SNS.ThrottledException",
+    "EventBridge.FailedEntry",
+]
+CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where the state machines send things (URLs/ARNs of the world's resources)."""
+
+    orders_table: str
+    inventory_table: str
+    accounts_table: str
+    order_approvals_url: str
+    closure_approvals_url: str
+    shipments_url: str
+    closure_emails_url: str
+    orders_bus: str
+    compliance_topic_arn: str
+    accounting_topic_arn: str
+    critical_alerts_topic_arn: str
+
+
+# --- small builders ----------------------------------------------------------------------
+
+
+def _retry(max_attempts: int = 2, errors: list[str] | None = None) -> list[dict[str, Any]]:
+    # Small intervals so the demo and the tests move quickly; the shape is production's.
+    return [
+        {
+            "ErrorEquals": errors or TRANSIENT_ERRORS,
+            "IntervalSeconds": 1,
+            "MaxAttempts": max_attempts,
+            "BackoffRate": 2.0,
+        }
+    ]
+
+
+def _catch(target: str, result_path: str = "$.failure") -> list[dict[str, Any]]:
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": target}]
+
+
+def _s(path: str) -> dict[str, str]:
+    """A DynamoDB string attribute taken from a JSON path."""
+    return {"S.$": path}
+
+
+def _n(path: str) -> dict[str, str]:
+    """A DynamoDB number attribute taken from a JSON path (numbers travel as strings)."""
+    return {"N.$": f"States.Format('{{}}', {path})"}
+
+
+def _order_key(sk: str) -> dict[str, Any]:
+    return {"pk": {"S.$": "States.Format('ORDER#{}', $.data.orderId)"}, "sk": {"S": sk}}
+
+
+def _account_key(sk: str) -> dict[str, Any]:
+    return {"pk": {"S.$": "States.Format('ACCOUNT#{}', $.data.accountId)"}, "sk": {"S": sk}}
+
+
+def _correlation_attribute() -> dict[str, Any]:
+    return {"correlationId": {"DataType": "String", "StringValue.$": "$.meta.correlationId"}}
+
+
+def _task(resource: str, parameters: dict[str, Any], nxt: str | None, **extra: Any) -> dict:
+    state: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": resource,
+        "Parameters": parameters,
+        "ResultPath": None,
+    }
+    state.update(extra)
+    if nxt is None:
+        state["End"] = True
+    else:
+        state["Next"] = nxt
+    return state
+
+
+UPDATE_ITEM = "arn:aws:states:::dynamodb:updateItem"
+PUT_ITEM = "arn:aws:states:::dynamodb:putItem"
+GET_ITEM = "arn:aws:states:::dynamodb:getItem"
+DELETE_ITEM = "arn:aws:states:::dynamodb:deleteItem"
+SQS_SEND = "arn:aws:states:::sqs:sendMessage"
+SQS_SEND_WAIT = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
+SNS_PUBLISH = "arn:aws:states:::sns:publish"
+PUT_EVENTS = "arn:aws:states:::events:putEvents"
+
+
+def _event_entry(t: Targets, detail_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "EventBusName": t.orders_bus,
+        "Source": EVENT_SOURCE,
+        "DetailType": detail_type,
+        "Detail": {
+            "meta": {
+                "messageType": "event",
+                "eventName": detail_type,
+                "schemaVersion": "1",
+                "eventId.$": "States.UUID()",
+                "correlationId.$": "$.meta.correlationId",
+                "causationId.$": "$.meta.commandId",
+                "occurredAt.$": "$$.State.EnteredTime",
+                "tenantId.$": "$.meta.tenantId",
+                "initiator.$": "$.meta.initiator",
+            },
+            "data": data,
+        },
+    }
+
+
+# --- OrderFulfillment --------------------------------------------------------------------
+
+
+def order_fulfillment(t: Targets) -> dict[str, Any]:
+    """The order saga: validate, check, reserve, approve, charge, burn, ship, confirm."""
+    orders, inventory = t.orders_table, t.inventory_table
+
+    def stamp(sk: str, status: str, extra: str = "", values: dict[str, Any] | None = None):
+        return {
+            "TableName": orders,
+            "Key": _order_key(sk),
+            "UpdateExpression": (
+                "SET #status = :status, completed_at = :at, execution_arn = :exec" + extra
+            ),
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":status": {"S": status},
+                ":at": _s("$$.State.EnteredTime"),
+                ":exec": _s("$$.Execution.Id"),
+                **(values or {}),
+            },
+        }
+
+    def undo(sk: str, status: str) -> dict[str, Any]:
+        # Unwind only what completed: the condition skips a step whose stamp is missing.
+        params = stamp(sk, status)
+        params["ConditionExpression"] = "attribute_exists(pk)"
+        return params
+
+    def compensation(name: str, params: dict[str, Any], nxt: str) -> dict[str, Any]:
+        return _task(
+            UPDATE_ITEM,
+            params,
+            nxt,
+            Retry=_retry(),
+            Catch=[
+                {"ErrorEquals": [CONDITION_FAILED], "ResultPath": None, "Next": nxt},
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "ResultPath": "$.compensationFailure",
+                    "Next": "MarkNeedsReview",
+                },
+            ],
+        )
+
+    reserve_item = {
+        "StartAt": "ReserveStock",
+        "States": {
+            "ReserveStock": _task(
+                UPDATE_ITEM,
+                {
+                    "TableName": inventory,
+                    "Key": {"pk": {"S.$": "States.Format('SKU#{}', $.sku)"}},
+                    "UpdateExpression": "SET stock = stock - :qty",
+                    "ConditionExpression": "attribute_exists(pk) AND stock >= :qty",
+                    "ExpressionAttributeValues": {":qty": _n("$.qty")},
+                },
+                "RecordReservation",
+                Retry=_retry(),
+            ),
+            "RecordReservation": _task(
+                PUT_ITEM,
+                {
+                    "TableName": orders,
+                    "Item": {
+                        "pk": {"S.$": "States.Format('ORDER#{}', $.orderId)"},
+                        "sk": {"S.$": "States.Format('RESERVATION#{}', $.sku)"},
+                        "sku": _s("$.sku"),
+                        "qty": _n("$.qty"),
+                        "status": {"S": "RESERVED"},
+                        "completed_at": _s("$$.State.EnteredTime"),
+                    },
+                },
+                None,
+                Retry=_retry(),
+            ),
+        },
+    }
+    release_item = {
+        "StartAt": "DropReservation",
+        "States": {
+            "DropReservation": _task(
+                DELETE_ITEM,
+                {
+                    "TableName": orders,
+                    "Key": {
+                        "pk": {"S.$": "States.Format('ORDER#{}', $.orderId)"},
+                        "sk": {"S.$": "States.Format('RESERVATION#{}', $.sku)"},
+                    },
+                    "ConditionExpression": "attribute_exists(pk)",
+                },
+                "RestoreStock",
+                Retry=_retry(),
+                Catch=[{"ErrorEquals": [CONDITION_FAILED], "Next": "NothingReserved"}],
+            ),
+            "RestoreStock": _task(
+                UPDATE_ITEM,
+                {
+                    "TableName": inventory,
+                    "Key": {"pk": {"S.$": "States.Format('SKU#{}', $.sku)"}},
+                    "UpdateExpression": "SET stock = stock + :qty",
+                    "ExpressionAttributeValues": {":qty": _n("$.qty")},
+                },
+                None,
+                Retry=_retry(),
+            ),
+            "NothingReserved": {"Type": "Succeed"},
+        },
+    }
+    item_selector = {
+        "orderId.$": "$.data.orderId",
+        "sku.$": "$$.Map.Item.Value.sku",
+        "qty.$": "$$.Map.Item.Value.qty",
+    }
+
+    states: dict[str, Any] = {
+        "ValidateOrder": _task(
+            PUT_ITEM,
+            {
+                "TableName": orders,
+                "Item": {
+                    "pk": {"S.$": "States.Format('ORDER#{}', $.data.orderId)"},
+                    "sk": {"S": "META"},
+                    "orderId": _s("$.data.orderId"),
+                    "status": {"S": "PENDING"},
+                    "amount": _n("$.data.amount"),
+                    "currency": _s("$.data.currency"),
+                    "customerId": _s("$.data.customer.id"),
+                    "customerEmail": _s("$.data.customer.email"),
+                    "correlationId": _s("$.meta.correlationId"),
+                    "execution_arn": _s("$$.Execution.Id"),
+                    "created_at": _s("$$.State.EnteredTime"),
+                },
+                # Never fulfil an order twice; a failed or parked order may be restarted.
+                "ConditionExpression": "attribute_not_exists(pk) OR #status <> :confirmed",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":confirmed": {"S": "CONFIRMED"}},
+            },
+            "Checks",
+            Retry=_retry(),
+            Catch=_catch("OrderRejected"),
+        ),
+        "OrderRejected": {
+            "Type": "Fail",
+            "Error": "OrderInvalid",
+            "Cause": "The order could not be accepted (already confirmed, or invalid).",
+        },
+        "Checks": {
+            "Type": "Parallel",
+            "ResultPath": None,
+            "Branches": [
+                {
+                    "StartAt": "InventoryCheck",
+                    "States": {
+                        "InventoryCheck": _task(
+                            GET_ITEM,
+                            {
+                                "TableName": inventory,
+                                "Key": {
+                                    "pk": {
+                                        "S.$": "States.Format('SKU#{}', $.data.items[0].sku)"
+                                    }
+                                },
+                                "ConsistentRead": True,
+                            },
+                            None,
+                            Retry=_retry(),
+                        )
+                    },
+                },
+                {
+                    "StartAt": "FraudCheck",
+                    "States": {
+                        "FraudCheck": _task(
+                            UPDATE_ITEM,
+                            stamp(
+                                "CHECK#FRAUD",
+                                "PASSED",
+                                ", score = :score",
+                                {":score": {"N": "3"}},
+                            ),
+                            None,
+                            Retry=_retry(),
+                        )
+                    },
+                },
+            ],
+            "Next": "ReserveInventory",
+            "Catch": _catch("MarkCompensated"),
+        },
+        "ReserveInventory": {
+            "Type": "Map",
+            "ItemsPath": "$.data.items",
+            "ItemSelector": item_selector,
+            "MaxConcurrency": 1,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **reserve_item},
+            "ResultPath": None,
+            "Next": "NeedsApproval",
+            "Catch": _catch("ReleaseInventory"),
+        },
+        "NeedsApproval": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.data.amount",
+                    "NumericLessThanEquals": APPROVAL_THRESHOLD,
+                    "Next": "ChargePayment",
+                },
+                {
+                    "Variable": "$.options.approvalTimeoutSeconds",
+                    "IsPresent": True,
+                    "Next": "AwaitApproval",
+                },
+            ],
+            "Default": "DefaultApprovalTimeout",
+        },
+        "DefaultApprovalTimeout": {
+            "Type": "Pass",
+            "Result": {"approvalTimeoutSeconds": APPROVAL_TIMEOUT_SECONDS},
+            "ResultPath": "$.options",
+            "Next": "AwaitApproval",
+        },
+        "AwaitApproval": {
+            "Type": "Task",
+            "Resource": SQS_SEND_WAIT,
+            "TimeoutSecondsPath": "$.options.approvalTimeoutSeconds",
+            "Parameters": {
+                "QueueUrl": t.order_approvals_url,
+                "MessageBody": {
+                    "taskToken.$": "$$.Task.Token",
+                    "orderId.$": "$.data.orderId",
+                    "executionArn.$": "$$.Execution.Id",
+                    "amount.$": "$.data.amount",
+                    "currency.$": "$.data.currency",
+                    "threshold": APPROVAL_THRESHOLD,
+                    "correlationId.$": "$.meta.correlationId",
+                    "initiator.$": "$.meta.initiator",
+                },
+                "MessageAttributes": _correlation_attribute(),
+            },
+            "ResultPath": "$.approval",
+            "Next": "ChargePayment",
+            "Catch": _catch("ReleaseInventory"),
+        },
+        "ChargePayment": _task(
+            UPDATE_ITEM,
+            {
+                **stamp(
+                    "PAYMENT",
+                    "CHARGED",
+                    ", amount = :amount, currency = :currency",
+                    {
+                        ":amount": _n("$.data.amount"),
+                        ":currency": _s("$.data.currency"),
+                        ":token": _s("$.data.payment.token"),
+                        ":declining": {"S": DECLINING_CARD_TOKEN},
+                    },
+                ),
+                # The emulated payment provider: the declining test card is refused.
+                "ConditionExpression": ":token <> :declining",
+            },
+            "BurnLoyaltyPoints",
+            Retry=_retry(),
+            Catch=_catch("ReleaseInventory"),
+        ),
+        "BurnLoyaltyPoints": _task(
+            UPDATE_ITEM,
+            stamp("LOYALTY", "BURNED", ", points = :points", {":points": _n("$.data.amount")}),
+            "ScheduledDispatch",
+            Retry=_retry(),
+            Catch=_catch("RefundPayment"),
+        ),
+        "ScheduledDispatch": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.data.shipping.dispatchAt",
+                    "IsPresent": True,
+                    "Next": "AwaitDispatchDate",
+                }
+            ],
+            "Default": "BookShipment",
+        },
+        "AwaitDispatchDate": {
+            "Type": "Wait",
+            "TimestampPath": "$.data.shipping.dispatchAt",
+            "Next": "BookShipment",
+        },
+        "BookShipment": _task(
+            UPDATE_ITEM,
+            {
+                "TableName": inventory,
+                "Key": {"pk": {"S.$": "States.Format('SLOT#{}', $.data.shipping.postcode)"}},
+                "UpdateExpression": "ADD booked :one",
+                # The courier has closed this postcode's slots: retry, then a human decides.
+                "ConditionExpression": "attribute_not_exists(closed)",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            },
+            "RecordShipment",
+            Retry=_retry(errors=[CONDITION_FAILED, *TRANSIENT_ERRORS]),
+            Catch=[
+                {"ErrorEquals": [CONDITION_FAILED], "ResultPath": "$.failure", "Next": "MarkNeedsReview"},
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "RestoreLoyaltyPoints"},
+            ],
+        ),
+        "RecordShipment": _task(
+            UPDATE_ITEM,
+            stamp(
+                "SHIPMENT",
+                "BOOKED",
+                ", postcode = :postcode",
+                {":postcode": _s("$.data.shipping.postcode")},
+            ),
+            "QueueShipment",
+            Retry=_retry(),
+            Catch=_catch("CancelShipment"),
+        ),
+        "QueueShipment": _task(
+            SQS_SEND,
+            {
+                "QueueUrl": t.shipments_url,
+                "MessageBody": {
+                    "orderId.$": "$.data.orderId",
+                    "postcode.$": "$.data.shipping.postcode",
+                    "items.$": "$.data.items",
+                    "correlationId.$": "$.meta.correlationId",
+                },
+                "MessageAttributes": _correlation_attribute(),
+            },
+            "MarkConfirmed",
+            Retry=_retry(),
+            Catch=_catch("CancelShipment"),
+        ),
+        "MarkConfirmed": _task(
+            UPDATE_ITEM,
+            stamp("META", "CONFIRMED"),
+            "PublishOrderConfirmed",
+            Retry=_retry(),
+            Catch=_catch("CancelShipment"),
+        ),
+        # The order is confirmed: a missing event is redriven, never compensated.
+        "PublishOrderConfirmed": _task(
+            PUT_EVENTS,
+            {
+                "Entries": [
+                    _event_entry(
+                        t,
+                        "OrderConfirmed",
+                        {
+                            "orderId.$": "$.data.orderId",
+                            "amount.$": "$.data.amount",
+                            "currency.$": "$.data.currency",
+                        },
+                    )
+                ]
+            },
+            None,
+            Retry=_retry(),
+        ),
+        # --- compensation, in reverse ----------------------------------------------------
+        "CancelShipment": compensation(
+            "CancelShipment", undo("SHIPMENT", "CANCELLED"), "RestoreLoyaltyPoints"
+        ),
+        "RestoreLoyaltyPoints": compensation(
+            "RestoreLoyaltyPoints", undo("LOYALTY", "RESTORED"), "RefundPayment"
+        ),
+        "RefundPayment": compensation(
+            "RefundPayment", undo("PAYMENT", "REFUNDED"), "ReleaseInventory"
+        ),
+        "ReleaseInventory": {
+            "Type": "Map",
+            "ItemsPath": "$.data.items",
+            "ItemSelector": item_selector,
+            "MaxConcurrency": 1,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **release_item},
+            "ResultPath": None,
+            "Next": "MarkCompensated",
+            "Catch": _catch("MarkNeedsReview", "$.compensationFailure"),
+        },
+        "MarkCompensated": _task(
+            UPDATE_ITEM,
+            stamp(
+                "META",
+                "CANCELLED_COMPENSATED",
+                ", failure_error = :error",
+                {":error": _s("$.failure.Error")},
+            ),
+            "PublishOrderFailed",
+            Retry=_retry(),
+            Catch=_catch("MarkNeedsReview", "$.compensationFailure"),
+        ),
+        "PublishOrderFailed": _task(
+            PUT_EVENTS,
+            {
+                "Entries": [
+                    _event_entry(
+                        t,
+                        "OrderFailed",
+                        {
+                            "orderId.$": "$.data.orderId",
+                            "error.$": "$.failure.Error",
+                        },
+                    )
+                ]
+            },
+            "ReportFailure",
+            Retry=_retry(),
+            Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "ReportFailure"}],
+        ),
+        # The execution fails with the error that started the compensation; a Fail state
+        # may not raise a `States.` error, so those get names of their own.
+        "ReportFailure": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.failure.Error",
+                    "StringEquals": "States.Timeout",
+                    "Next": "ApprovalTimedOut",
+                },
+                {
+                    "Variable": "$.failure.Error",
+                    "StringMatches": "States.*",
+                    "Next": "OrderCancelled",
+                },
+            ],
+            "Default": "OrderCompensated",
+        },
+        "ApprovalTimedOut": {
+            "Type": "Fail",
+            "Error": "ApprovalTimedOut",
+            "Cause": "No approval decision arrived in time; the order was compensated.",
+        },
+        "OrderCancelled": {
+            "Type": "Fail",
+            "Error": "OrderCompensated",
+            "Cause": "The order failed and was compensated.",
+        },
+        "OrderCompensated": {
+            "Type": "Fail",
+            "ErrorPath": "$.failure.Error",
+            "CausePath": "$.failure.Cause",
+        },
+        # --- a step that exhausted its retries: park the order for a person -------------
+        "MarkNeedsReview": _task(
+            UPDATE_ITEM,
+            stamp("META", "NEEDS_REVIEW"),
+            "NeedsReview",
+            Retry=_retry(),
+        ),
+        "NeedsReview": {
+            "Type": "Fail",
+            "Error": "NeedsReview",
+            "Cause": "A step exhausted its retries; the order is parked in NEEDS_REVIEW.",
+        },
+    }
+    return {
+        "Comment": "Order fulfilment saga (opsconsole demo world)",
+        "StartAt": "ValidateOrder",
+        "States": states,
+    }
+
+
+# --- AccountClosure ----------------------------------------------------------------------
+
+
+def account_closure(t: Targets) -> dict[str, Any]:
+    """The closure saga: validate, approve (four eyes), anonymize, bill, delete, notify."""
+    accounts = t.accounts_table
+
+    def profile_update(expression: str, values: dict[str, Any], **extra: Any) -> dict:
+        params: dict[str, Any] = {
+            "TableName": accounts,
+            "Key": _account_key("PROFILE"),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": values,
+        }
+        params.update(extra)
+        return params
+
+    def notice(event: str) -> dict[str, Any]:
+        return {
+            "event": event,
+            "accountId.$": "$.data.accountId",
+            "closureRequestId.$": "$$.Execution.Id",
+            "correlationId.$": "$.meta.correlationId",
+            "occurredAt.$": "$$.State.EnteredTime",
+        }
+
+    failure_catch = _catch("PublishCriticalAlert")
+    states: dict[str, Any] = {
+        "ValidateClosure": _task(
+            UPDATE_ITEM,
+            profile_update(
+                "SET #status = :pending, closure_request_id = :exec, closure_requested_at = :at",
+                {
+                    ":pending": {"S": "pending_deletion"},
+                    ":active": {"S": "active"},
+                    ":exec": _s("$$.Execution.Id"),
+                    ":at": _s("$$.State.EnteredTime"),
+                },
+                # The account exists and is active (not already pending_deletion or deleted).
+                ConditionExpression="attribute_exists(pk) AND #status = :active",
+            ),
+            "AwaitClosureApproval",
+            Retry=_retry(),
+            Catch=_catch("ClosureNotAllowed"),
+        ),
+        "ClosureNotAllowed": {
+            "Type": "Fail",
+            "Error": "ClosureNotAllowed",
+            "Cause": "The account does not exist or is not active.",
+        },
+        "AwaitClosureApproval": {
+            "Type": "Task",
+            "Resource": SQS_SEND_WAIT,
+            "TimeoutSeconds": APPROVAL_TIMEOUT_SECONDS,
+            "Parameters": {
+                "QueueUrl": t.closure_approvals_url,
+                "MessageBody": {
+                    "taskToken.$": "$$.Task.Token",
+                    "accountId.$": "$.data.accountId",
+                    "executionArn.$": "$$.Execution.Id",
+                    "correlationId.$": "$.meta.correlationId",
+                    "initiator.$": "$.meta.initiator",
+                },
+                "MessageAttributes": _correlation_attribute(),
+            },
+            "ResultPath": "$.approval",
+            "Next": "AnonymizeUserData",
+            "Catch": _catch("ReactivateAccount"),
+        },
+        "ReactivateAccount": _task(
+            UPDATE_ITEM,
+            profile_update(
+                "SET #status = :active REMOVE closure_request_id",
+                {":active": {"S": "active"}},
+            ),
+            "ClosureRejected",
+            Retry=_retry(),
+        ),
+        "ClosureRejected": {
+            "Type": "Fail",
+            "Error": "ClosureRejected",
+            "Cause": "The closure was rejected or its approval timed out; the account is active.",
+        },
+        # PII is hashed, not deleted, so references to the account stay intact.
+        "AnonymizeUserData": _task(
+            UPDATE_ITEM,
+            profile_update(
+                "SET email = :email, #name = :anon, phone = :anon, anonymized_at = :at",
+                {
+                    ":email": {"S.$": "States.Hash($.data.email, 'SHA-256')"},
+                    ":anon": {"S.$": "States.Hash($.data.accountId, 'SHA-256')"},
+                    ":at": _s("$$.State.EnteredTime"),
+                },
+                ExpressionAttributeNames={"#name": "name"},
+                ConditionExpression="attribute_not_exists(legal_hold)",
+            ),
+            "HandleBilling",
+            Retry=_retry(),
+            Catch=failure_catch,
+        ),
+        "HandleBilling": _task(
+            UPDATE_ITEM,
+            {
+                "TableName": accounts,
+                "Key": _account_key("BILLING"),
+                "UpdateExpression": "SET #status = :closed, closed_at = :at",
+                "ConditionExpression": "attribute_not_exists(provider_error)",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":closed": {"S": "closed"},
+                    ":at": _s("$$.State.EnteredTime"),
+                },
+            },
+            "DeleteResourceMetadata",
+            # The payment provider's errors are retried 3 times, backoff 2.0.
+            Retry=_retry(3, [CONDITION_FAILED, *TRANSIENT_ERRORS]),
+            Catch=failure_catch,
+        ),
+        "DeleteResourceMetadata": _task(
+            DELETE_ITEM,
+            {"TableName": accounts, "Key": _account_key("RESOURCES")},
+            "PublishComplianceEvent",
+            Retry=_retry(),
+            Catch=failure_catch,
+        ),
+        "PublishComplianceEvent": _task(
+            SNS_PUBLISH,
+            {
+                "TopicArn": t.compliance_topic_arn,
+                "Message": notice("AccountClosed"),
+                "MessageAttributes": _correlation_attribute(),
+            },
+            "SendConfirmationEmail",
+            Retry=_retry(),
+            Catch=failure_catch,
+        ),
+        "SendConfirmationEmail": _task(
+            SQS_SEND,
+            {
+                "QueueUrl": t.closure_emails_url,
+                "MessageBody": {
+                    "template": "account-closed",
+                    "to.$": "$.data.email",
+                    "accountId.$": "$.data.accountId",
+                    "correlationId.$": "$.meta.correlationId",
+                },
+                "MessageAttributes": _correlation_attribute(),
+            },
+            "NotifyAccounting",
+            Retry=_retry(),
+            Catch=failure_catch,
+        ),
+        "NotifyAccounting": _task(
+            SNS_PUBLISH,
+            {
+                "TopicArn": t.accounting_topic_arn,
+                "Message": notice("AccountClosedForBilling"),
+                "MessageAttributes": _correlation_attribute(),
+            },
+            "MarkDeleted",
+            Retry=_retry(),
+            Catch=failure_catch,
+        ),
+        "MarkDeleted": _task(
+            UPDATE_ITEM,
+            profile_update(
+                "SET #status = :deleted, deleted_at = :at",
+                {":deleted": {"S": "deleted"}, ":at": _s("$$.State.EnteredTime")},
+            ),
+            None,
+            Retry=_retry(),
+            Catch=failure_catch,
+        ),
+        "PublishCriticalAlert": _task(
+            SNS_PUBLISH,
+            {
+                "TopicArn": t.critical_alerts_topic_arn,
+                "Subject": "CRITICAL: account closure failed",
+                "Message": {
+                    "severity": "CRITICAL",
+                    "accountId.$": "$.data.accountId",
+                    "closureRequestId.$": "$$.Execution.Id",
+                    "correlationId.$": "$.meta.correlationId",
+                    "error.$": "$.failure.Error",
+                },
+                "MessageAttributes": _correlation_attribute(),
+            },
+            "ClosureFailed",
+            Retry=_retry(),
+            Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "ClosureFailed"}],
+        ),
+        "ClosureFailed": {
+            "Type": "Fail",
+            "Error": "AccountClosureFailed",
+            "CausePath": "$.failure.Cause",
+        },
+    }
+    return {
+        "Comment": "Account closure saga (opsconsole demo world)",
+        "StartAt": "ValidateClosure",
+        "States": states,
+    }

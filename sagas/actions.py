@@ -1,0 +1,324 @@
+"""Every change to the saga read model goes through here: syncs, a saga's refresh, and the
+case page's history and DynamoDB caches."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from opsconsole.aws import dynamodb, stepfunctions
+from opsconsole.aws.errors import AwsError
+from opsconsole.aws.stepfunctions import HISTORY_MAX_EVENTS, HistoryEvent
+from opsconsole.registry import SagaKind, get_registry
+
+from . import sync
+from .masking import scrub_tokens_in_text
+from .models import Saga, SagaDetail
+from .timeline import (
+    Timeline,
+    build_timeline,
+    event_from_json,
+    event_to_json,
+    events_from_json,
+    parse_json,
+    position,
+)
+
+log = logging.getLogger(__name__)
+
+# A terminal saga's business items are re-read at most this often (they rarely change once
+# the saga ended: an operator's remediation does); a running saga's on every view.
+ITEMS_TTL_TERMINAL = timedelta(seconds=30)
+
+
+def sync_all_kinds(
+    *, kind: str | None = None, full: bool = False, progress: sync.ProgressFn | None = None
+) -> list[sync.KindSyncResult]:
+    """Sync the read model of every saga kind (or one) from AWS."""
+    return sync.sync_all(kind=kind, full=full, progress=progress)
+
+
+def refresh_saga(saga: Saga) -> Saga:
+    """Re-read one execution from AWS now (after a redrive, a restart, or on demand)."""
+    registry = get_registry()
+    kind = registry.kinds[saga.kind]
+    env = registry.env_for(kind)
+    execution = stepfunctions.describe_execution(saga.execution_arn, env)
+    if execution is None:
+        return saga
+    tail = stepfunctions.get_history_tail(saga.execution_arn, sync.TAIL_EVENTS, env)
+    rules = sync.rules_for(kind, registry)
+    statuses, _ = sync.fetch_business_statuses(kind, [saga.business_key], env)
+    now = timezone.now()
+    saga.stopped_at = execution.stopped_at
+    saga.last_error = (execution.error or "")[:255]
+    saga.last_cause = (execution.cause or "")[:4000]
+    saga.redrive_count = execution.redrive_count or 0
+    sync.apply_position(
+        saga,
+        kind,
+        position(build_timeline(tail, rules), rules.known_steps),
+        sfn_status=execution.status,
+        business_status=statuses.get(saga.business_key),
+        now=now,
+    )
+    saga.save()
+    if execution.status == "RUNNING":
+        # A redriven execution continues its history: the cache is no longer final.
+        SagaDetail.objects.filter(saga=saga).update(history_complete=False)
+    return saga
+
+
+# --- the case page ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusWrite:
+    """A business status written by a step (read from the step's DynamoDB parameters)."""
+
+    at: datetime
+    step: str
+    item: str
+    status: str
+    applied: bool
+
+
+@dataclass
+class CaseData:
+    saga: Saga
+    kind: SagaKind
+    timeline: Timeline
+    items: list[dict[str, Any]]
+    status_writes: list[StatusWrite]
+    history_calls: int = 0
+    history_from_cache: bool = False
+    history_truncated: bool = False
+    aws_error: str = ""
+    # How old what the page shows is, when it could not be refreshed.
+    data_as_of: datetime | None = None
+    items_fetched_at: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _scrub(event: HistoryEvent) -> dict[str, Any]:
+    """An event as stored: task tokens never reach the database or a page."""
+    raw = event_to_json(event)
+    details = {}
+    for key, value in (raw.get("details") or {}).items():
+        details[key] = scrub_tokens_in_text(value) if isinstance(value, str) else value
+    raw["details"] = details
+    return raw
+
+
+def _merge(cached: list[HistoryEvent], new: list[HistoryEvent]) -> list[HistoryEvent]:
+    by_id = {e.id: e for e in cached}
+    by_id.update({e.id: e for e in new})
+    return [by_id[i] for i in sorted(by_id)]
+
+
+def load_case(saga: Saga, *, now: datetime | None = None) -> CaseData:
+    """The timeline and business items of a saga: from the cache when final, else live (and
+    cached); from the cache with a note of its age when AWS cannot be reached."""
+    now = now or timezone.now()
+    registry = get_registry()
+    kind = registry.kinds[saga.kind]
+    env = registry.env_for(kind)
+    rules = sync.rules_for(kind, registry)
+    detail: SagaDetail | None = getattr(saga, "sagadetail", None)
+    fresh_detail = detail is None
+    if detail is None:
+        detail = SagaDetail(saga=saga)
+    cached = events_from_json(detail.history) if detail.history else []
+    errors: list[str] = []
+    history_calls = 0
+    changed_detail = False
+    final = detail.history_complete and saga.sfn_status != "RUNNING"
+
+    if not final:
+        try:
+            after = cached[-1].id if cached else 0
+            new, history_calls = stepfunctions.get_history_after(saga.execution_arn, after, env)
+            events = _merge(cached, [_scrub_event(e) for e in new])
+            timeline = build_timeline(events, rules)
+            detail.history = [event_to_json(e) for e in events]
+            detail.history_event_count = len(events)
+            detail.history_complete = not timeline.is_running
+            detail.history_truncated = len(events) >= HISTORY_MAX_EVENTS
+            detail.history_fetched_at = now
+            changed_detail = True
+        except AwsError as exc:
+            errors.append(f"execution history: {exc}")
+            timeline = build_timeline(cached, rules)
+    else:
+        timeline = build_timeline(cached, rules)
+
+    items_fresh = (
+        detail.items_fetched_at is not None
+        and not saga.is_active
+        and now - detail.items_fetched_at < ITEMS_TTL_TERMINAL
+    )
+    items = list(detail.items or [])
+    items_live = False
+    if not items_fresh:
+        try:
+            found = dynamodb.query_partition(
+                kind.table, kind.pk_attribute, kind.pk_for(saga.business_key), env=env
+            )
+            items = [i.values for i in found]
+            detail.items = items
+            detail.items_fetched_at = now
+            changed_detail = True
+            items_live = True
+        except AwsError as exc:
+            errors.append(f"business items: {exc}")
+
+    if changed_detail:
+        if fresh_detail:
+            SagaDetail.objects.update_or_create(
+                saga=saga,
+                defaults={
+                    f.name: getattr(detail, f.name)
+                    for f in SagaDetail._meta.concrete_fields
+                    if f.name != "saga"
+                },
+            )
+        else:
+            detail.save()
+        saga.sagadetail = detail
+
+    if history_calls or items_live:
+        _update_read_model(saga, kind, timeline, items if items_live else None, now)
+
+    as_of = None
+    if errors:
+        candidates = [d for d in (detail.history_fetched_at, detail.items_fetched_at) if d]
+        as_of = min(candidates) if candidates else saga.synced_at
+    return CaseData(
+        saga=saga,
+        kind=kind,
+        timeline=timeline,
+        items=sorted(items, key=lambda i: str(i.get("sk", ""))),
+        status_writes=status_writes(timeline, kind.status_attribute),
+        history_calls=history_calls,
+        history_from_cache=history_calls == 0,
+        history_truncated=detail.history_truncated,
+        aws_error="; ".join(errors),
+        data_as_of=as_of,
+        items_fetched_at=detail.items_fetched_at,
+    )
+
+
+def _scrub_event(event: HistoryEvent) -> HistoryEvent:
+    return event_from_json(_scrub(event))
+
+
+def _update_read_model(
+    saga: Saga,
+    kind: SagaKind,
+    timeline: Timeline,
+    items: list[dict[str, Any]] | None,
+    now: datetime,
+) -> None:
+    """What the case page just learnt live also corrects the row the lists show."""
+    business = None
+    if items is not None:
+        status_item = next(
+            (
+                i
+                for sk in sync.STATUS_ITEM_SORT_VALUES
+                for i in items
+                if str(i.get(sync.STATUS_SORT_KEY)) == sk
+            ),
+            None,
+        )
+        if status_item is not None:
+            business = str(status_item.get(kind.status_attribute, "") or "")[:40]
+    before = (
+        saga.status,
+        saga.current_step,
+        saga.business_status,
+        saga.sfn_status,
+        saga.callback_pending,
+        saga.compensation_ran,
+    )
+    sfn_status = saga.sfn_status
+    if timeline.event_count and timeline.status != "RUNNING":
+        sfn_status = timeline.status
+    if timeline.ended_at and not saga.stopped_at:
+        saga.stopped_at = timeline.ended_at
+        if timeline.error:
+            saga.last_error = timeline.error[:255]
+            saga.last_cause = timeline.cause[:4000]
+    sync.apply_position(
+        saga,
+        kind,
+        position(timeline, sync.rules_for(kind).known_steps) if timeline.visits else None,
+        sfn_status=sfn_status,
+        business_status=business,
+        now=now,
+    )
+    after = (
+        saga.status,
+        saga.current_step,
+        saga.business_status,
+        saga.sfn_status,
+        saga.callback_pending,
+        saga.compensation_ran,
+    )
+    if before != after:
+        saga.save()
+
+
+_SET_RE = re.compile(r"(#?[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(:[A-Za-z0-9_]+)")
+
+
+def _attr(value: Any) -> str | None:
+    if isinstance(value, dict) and len(value) == 1:
+        inner = next(iter(value.values()))
+        return None if isinstance(inner, dict | list) else str(inner)
+    return None if value is None or isinstance(value, dict | list) else str(value)
+
+
+def status_writes(timeline: Timeline, status_attribute: str = "status") -> list[StatusWrite]:
+    """Business status changes the saga's own DynamoDB writes made, in order (pure).
+
+    DynamoDB keeps only the current value of an item; the history of the steps that wrote it
+    (`putItem` / `updateItem` parameters) shows every transition and who made it."""
+    out = []
+    for visit in timeline.visits:
+        if "dynamodb" not in visit.resource or not visit.parameters:
+            continue
+        params = parse_json(visit.parameters)
+        if not isinstance(params, dict):
+            continue
+        key = params.get("Key") or {}
+        item = params.get("Item") or {}
+        sk = _attr(key.get("sk")) or _attr(item.get("sk")) or ""
+        value = None
+        if item and status_attribute in item:
+            value = _attr(item[status_attribute])
+        expression = str(params.get("UpdateExpression") or "")
+        if value is None and expression:
+            names = params.get("ExpressionAttributeNames") or {}
+            values = params.get("ExpressionAttributeValues") or {}
+            for name, placeholder in _SET_RE.findall(expression):
+                if names.get(name, name) == status_attribute:
+                    value = _attr(values.get(placeholder))
+                    break
+        if value is None:
+            continue
+        out.append(
+            StatusWrite(
+                at=visit.exited_at or visit.entered_at,
+                step=visit.name,
+                item=sk,
+                status=value,
+                applied=visit.outcome in ("succeeded", "retried"),
+            )
+        )
+    return out

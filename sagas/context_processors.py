@@ -1,0 +1,17 @@
+"""The header's global saga search, on every page of a signed-in viewer (or above)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from opsconsole.identity.roles import VIEWER, has_role
+
+
+def search(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not has_role(request, VIEWER):
+        return {}
+    return {"search_url": reverse("sagas:search")}

@@ -1,0 +1,305 @@
+"""Reading the read model: filters from the URL, keyset pages, status counts, search.
+
+Lists never call AWS and never use OFFSET: a page is "the 50 sagas after this one" on the
+(started_at, id) order, which the indexes serve directly however deep the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django import forms
+from django.db.models import Count, Q, QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+
+from opsconsole.registry import Registry, SagaKind
+
+from .models import ACTIVE_STATUSES, Saga, SagaStatus
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+RANGES = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
+RANGE_CHOICES = [
+    ("", "Any time"),
+    ("1h", "Last hour"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+]
+ORDER_CHOICES = [("newest", "Newest first"), ("oldest", "Oldest first")]
+# Only the columns a list row shows.
+LIST_FIELDS = (
+    "id",
+    "kind",
+    "execution_name",
+    "business_key",
+    "correlation_id",
+    "ticket",
+    "status",
+    "sfn_status",
+    "current_step",
+    "step_deadline",
+    "started_at",
+    "stopped_at",
+    "business_status",
+    "last_error",
+)
+
+
+class SagaFilterForm(forms.Form):
+    """The filters of a list page; every one lives in the URL."""
+
+    q = forms.CharField(required=False, max_length=200, strip=True, label="Search")
+    status = forms.ChoiceField(
+        required=False, choices=[("", "All"), *SagaStatus.choices], label="Status"
+    )
+    step = forms.CharField(required=False, max_length=80, strip=True, label="Current step")
+    range = forms.ChoiceField(required=False, choices=RANGE_CHOICES, label="Started")
+    since = forms.DateTimeField(
+        required=False,
+        label="From",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+    until = forms.DateTimeField(
+        required=False,
+        label="To",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+    stuck = forms.BooleanField(required=False, label="Stuck (past the step's SLA)")
+    waiting = forms.BooleanField(required=False, label="Waiting for approval")
+    order = forms.ChoiceField(required=False, choices=ORDER_CHOICES, label="Sort")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "must be after From")
+        return data
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    status: str = ""
+    step: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    stuck: bool = False
+    waiting: bool = False
+    order: str = "newest"
+    range: str = ""
+
+    def without_status(self) -> Filters:
+        return Filters(**{**self.__dict__, "status": ""})
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.step or self.since or self.until or self.stuck or self.waiting)
+
+
+def parse_filters(params: QueryDict, now: datetime | None = None) -> tuple[Filters, dict]:
+    """Filters from a query string, and the form's errors (bad values are dropped, not 500)."""
+    form = SagaFilterForm(params)
+    form.is_valid()
+    data = {k: v for k, v in form.cleaned_data.items() if k not in form.errors}
+    since = data.get("since")
+    rng = data.get("range") or ""
+    if rng in RANGES and not since:
+        since = (now or timezone.now()) - RANGES[rng]
+    return (
+        Filters(
+            q=data.get("q") or "",
+            status=data.get("status") or "",
+            step=data.get("step") or "",
+            since=since,
+            until=data.get("until"),
+            stuck=bool(data.get("stuck")),
+            waiting=bool(data.get("waiting")),
+            order=data.get("order") or "newest",
+            range=rng,
+        ),
+        dict(form.errors),
+    )
+
+
+def search_q(q: str, registry: Registry | None = None) -> Q:
+    """Exact matches on every id a person types, plus business keys starting with it."""
+    q = q.strip()
+    keys = {q}
+    if registry is not None:
+        # "ORDER#8842" finds order 8842: people paste DynamoDB keys too.
+        for kind in registry.kinds.values():
+            prefix, _, suffix = kind.key_template.partition("{key}")
+            if q.startswith(prefix) and q.endswith(suffix) and len(q) > len(prefix + suffix):
+                keys.add(q[len(prefix) : len(q) - len(suffix) if suffix else None])
+    cond = (
+        Q(business_key__in=keys)
+        | Q(correlation_id=q)
+        | Q(execution_name=q)
+        | Q(ticket=q)
+        | Q(execution_arn=q)
+    )
+    if len(q) >= 3:
+        # A range, not LIKE: the business key index serves it.
+        cond |= Q(business_key__gte=q, business_key__lt=q + "\U0010ffff")
+    return cond
+
+
+def filtered(
+    kind: str | None,
+    filters: Filters,
+    *,
+    now: datetime | None = None,
+    registry: Registry | None = None,
+) -> QuerySet[Saga]:
+    qs = Saga.objects.all()
+    if kind:
+        qs = qs.filter(kind=kind)
+    if filters.q:
+        qs = qs.filter(search_q(filters.q, registry))
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.waiting:
+        qs = qs.filter(status=SagaStatus.WAITING)
+    if filters.step:
+        qs = qs.filter(current_step=filters.step)
+    if filters.since:
+        qs = qs.filter(started_at__gte=filters.since)
+    if filters.until:
+        qs = qs.filter(started_at__lt=filters.until)
+    if filters.stuck:
+        qs = qs.filter(status__in=ACTIVE_STATUSES, step_deadline__lt=now or timezone.now())
+    return qs
+
+
+def status_counts(
+    kind: str | None,
+    filters: Filters,
+    *,
+    now: datetime | None = None,
+    registry: Registry | None = None,
+) -> dict[str, int]:
+    """How many sagas per status under the other filters (the tabs)."""
+    rows = (
+        filtered(kind, filters.without_status(), now=now, registry=registry)
+        .values("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {r["status"]: r["n"] for r in rows}
+
+
+def encode_cursor(saga: Saga) -> str:
+    raw = f"{saga.started_at.isoformat()}|{saga.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        text = base64.urlsafe_b64decode(padded.encode()).decode()
+        stamp, pk = text.rsplit("|", 1)
+        at = datetime.fromisoformat(stamp)
+        if at.tzinfo is None:
+            return None
+        return at, int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+@dataclass
+class Page:
+    rows: list[Saga]
+    next_cursor: str | None
+    prev_cursor: str | None
+    bad_cursor: bool = False
+
+
+def keyset_page(
+    qs: QuerySet[Saga],
+    *,
+    order: str = "newest",
+    after: str | None = None,
+    before: str | None = None,
+    size: int = PAGE_SIZE,
+    fields: tuple[str, ...] | None = LIST_FIELDS,
+) -> Page:
+    """One page after (or before) a cursor on (started_at, id), without OFFSET."""
+    newest = order != "oldest"
+    forward = ("-started_at", "-id") if newest else ("started_at", "id")
+    backward = ("started_at", "id") if newest else ("-started_at", "-id")
+    bad = False
+    cursor = decode_cursor(after) if after else None
+    back_cursor = decode_cursor(before) if (before and not after) else None
+    if (after and cursor is None) or (before and not after and back_cursor is None):
+        bad = True
+    if fields:
+        qs = qs.only(*fields)
+    if back_cursor is not None:
+        at, pk = back_cursor
+        if newest:
+            cond = Q(started_at__gt=at) | Q(started_at=at, id__gt=pk)
+        else:
+            cond = Q(started_at__lt=at) | Q(started_at=at, id__lt=pk)
+        rows = list(qs.filter(cond).order_by(*backward)[: size + 1])
+        has_more_before = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        return Page(
+            rows=rows,
+            next_cursor=encode_cursor(rows[-1]) if rows else None,
+            prev_cursor=encode_cursor(rows[0]) if rows and has_more_before else None,
+        )
+    if cursor is not None:
+        at, pk = cursor
+        if newest:
+            cond = Q(started_at__lt=at) | Q(started_at=at, id__lt=pk)
+        else:
+            cond = Q(started_at__gt=at) | Q(started_at=at, id__gt=pk)
+        qs = qs.filter(cond)
+    rows = list(qs.order_by(*forward)[: size + 1])
+    has_more = len(rows) > size
+    rows = rows[:size]
+    return Page(
+        rows=rows,
+        next_cursor=encode_cursor(rows[-1]) if rows and has_more else None,
+        prev_cursor=encode_cursor(rows[0]) if rows and cursor is not None else None,
+        bad_cursor=bad,
+    )
+
+
+def find_saga(reference: str, registry: Registry) -> Saga | None:
+    """A saga by console id, execution ARN, execution name, or `<kind>:<business key>`
+    (the newest execution of that key)."""
+    ref = reference.strip()
+    if not ref:
+        return None
+    if ref.isdigit():
+        found = Saga.objects.filter(pk=int(ref)).first()
+        if found is not None:
+            return found
+    if ref.startswith("arn:"):
+        return Saga.objects.filter(execution_arn=ref).first()
+    kind_key, sep, business_key = ref.partition(":")
+    if sep and kind_key in registry.kinds:
+        return (
+            Saga.objects.filter(kind=kind_key, business_key=business_key)
+            .order_by("-started_at", "-id")
+            .first()
+        )
+    return Saga.objects.filter(execution_name=ref).order_by("-started_at", "-id").first()
+
+
+def step_choices(kind: SagaKind) -> list[str]:
+    """The steps a list can filter on, from the registry (forward, then compensation)."""
+    seen = dict.fromkeys([*kind.steps, *sorted(kind.compensation_steps)])
+    return list(seen)

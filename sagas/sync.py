@@ -1,0 +1,542 @@
+"""Syncing the read model from Step Functions and DynamoDB.
+
+Per saga kind:
+1. List executions newest first; stop at a known execution older than the watermark of the
+   last complete listing. A sync with nothing new and nothing running is one ListExecutions
+   call per state machine.
+2. Executions that are new, or whose status changed, are described (input: business key,
+   correlation id, initiator, ticket) and, unless they simply succeeded, the tail of their
+   history is read for the current (or failing) step, a pending callback and compensation.
+3. Active rows the listing did not reach are checked with one RUNNING listing; those that
+   ended are described, those still running get their history tail re-read (round robin,
+   a budget per sync, so a thousand waiting approvals don't cost a thousand calls a tick).
+4. The business status comes from the META (or PROFILE) item of each key, 100 keys a call.
+5. Rows are upserted in bulk on the unique execution ARN: running it twice, or twice at
+   once, converges on the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from opsconsole.aws import dynamodb, stepfunctions
+from opsconsole.aws.clients import AwsEnvironment
+from opsconsole.aws.errors import AwsError, StateMachineNotFound
+from opsconsole.registry import Registry, SagaKind, get_registry, json_path_get
+
+from .models import ACTIVE_STATUSES, Saga, SagaStatus, SyncState
+from .status import StatusInputs, derive_status
+from .timeline import Position, TimelineRules, build_timeline, position
+
+log = logging.getLogger(__name__)
+
+FIRST_PAGE_SIZE = 50  # an incremental sync usually needs only the newest few
+PAGE_SIZE = 1000  # ListExecutions' maximum
+TAIL_EVENTS = 60  # enough for a step with its retries, or a compensation path's end
+ACTIVE_REFRESH_BUDGET = 200  # history tails per sync for sagas still running
+WORKERS = 8  # concurrent AWS calls while describing new executions
+UPSERT_BATCH = 500
+# The item holding a saga's business status: sort key attribute and the values tried.
+STATUS_SORT_KEY = "sk"
+STATUS_ITEM_SORT_VALUES = ("META", "PROFILE")
+
+ProgressFn = Callable[[str, int, int], None]
+
+_UPSERT_FIELDS = [
+    "kind",
+    "execution_name",
+    "state_machine_arn",
+    "business_key",
+    "correlation_id",
+    "initiator_type",
+    "initiator_id",
+    "ticket",
+    "status",
+    "sfn_status",
+    "current_step",
+    "step_entered_at",
+    "step_deadline",
+    "started_at",
+    "stopped_at",
+    "last_error",
+    "last_cause",
+    "business_status",
+    "amount",
+    "currency",
+    "compensation_ran",
+    "callback_pending",
+    "redrive_count",
+    "history_checked_at",
+    "synced_at",
+]
+
+
+@dataclass
+class KindSyncResult:
+    kind: str
+    listed: int = 0
+    new: int = 0
+    updated: int = 0
+    list_calls: int = 0
+    describe_calls: int = 0
+    history_calls: int = 0
+    dynamodb_calls: int = 0
+    seconds: float = 0.0
+    error: str = ""
+    complete: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass
+class _Work:
+    """One execution to (re)write: what AWS told us about it this sync."""
+
+    arn: str
+    summary: stepfunctions.ExecutionSummary | None = None
+    row: Saga | None = None  # the existing row, if any
+    describe: bool = True
+    tail: bool = True
+    execution: stepfunctions.Execution | None = None
+    tail_events: list[stepfunctions.HistoryEvent] = field(default_factory=list)
+    gone: bool = False
+
+
+def rules_for(kind: SagaKind, registry: Registry | None = None) -> TimelineRules:
+    """The timeline labelling rules of a kind, from the registry."""
+    registry = registry or get_registry()
+    timeout = next(
+        (q.timeout_seconds for q in registry.approval_queues if q.kind == kind.key), None
+    )
+    return TimelineRules(
+        compensation_steps=kind.compensation_steps,
+        approval_steps=kind.approval_steps,
+        step_sla_seconds=dict(kind.step_sla_seconds),
+        default_step_sla_seconds=kind.default_step_sla_seconds,
+        callback_timeout_seconds=timeout,
+        known_steps=frozenset(kind.steps) | kind.compensation_steps | kind.approval_steps,
+    )
+
+
+def status_item_keys(kind: SagaKind, business_key: str) -> list[dict[str, str]]:
+    pk = kind.pk_for(business_key)
+    return [{kind.pk_attribute: pk, STATUS_SORT_KEY: sk} for sk in STATUS_ITEM_SORT_VALUES]
+
+
+def fetch_business_statuses(
+    kind: SagaKind, business_keys: Iterable[str], env: AwsEnvironment
+) -> tuple[dict[str, str], int]:
+    """The business status of each key (from its META/PROFILE item) and the calls it took."""
+    keys = sorted({k for k in business_keys if k})
+    if not keys:
+        return {}, 0
+    wanted = [item_key for k in keys for item_key in status_item_keys(kind, k)]
+    items = dynamodb.batch_get_items(kind.table, wanted, env)
+    calls = (len(wanted) + 99) // 100
+    by_pk: dict[str, dict[str, Any]] = {}
+    for item in items:
+        pk = str(item.get(kind.pk_attribute, ""))
+        sk = str(item.get(STATUS_SORT_KEY, ""))
+        rank = STATUS_ITEM_SORT_VALUES.index(sk) if sk in STATUS_ITEM_SORT_VALUES else 99
+        current = by_pk.get(pk)
+        if current is None or rank < current["rank"]:
+            by_pk[pk] = {"rank": rank, "item": item}
+    out = {}
+    for k in keys:
+        found = by_pk.get(kind.pk_for(k))
+        if found is not None:
+            out[k] = str(found["item"].get(kind.status_attribute, "") or "")[:40]
+    return out, calls
+
+
+def resolve_state_machine(kind: SagaKind, env: AwsEnvironment) -> str:
+    """The ARN of a kind's state machine (the registry may name it or give its ARN)."""
+    if kind.state_machine.startswith("arn:"):
+        return kind.state_machine
+    for sm in stepfunctions.list_state_machines(env):
+        if sm.name == kind.state_machine:
+            return sm.arn
+    raise StateMachineNotFound(
+        f"state machine {kind.state_machine!r} of saga kind {kind.key!r} does not exist"
+    )
+
+
+def _guess_arn(kind: SagaKind, env: AwsEnvironment) -> str | None:
+    if kind.state_machine.startswith("arn:"):
+        return kind.state_machine
+    if env.account_id:
+        partition = "aws-cn" if env.region.startswith("cn-") else "aws"
+        return (
+            f"arn:{partition}:states:{env.region}:{env.account_id}:stateMachine:"
+            f"{kind.state_machine}"
+        )
+    return None
+
+
+def _text(value: Any, limit: int) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        value = json.dumps(value, separators=(",", ":"))
+    return str(value)[:limit]
+
+
+def _amount(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if abs(amount) < Decimal("1e12") else None
+
+
+def facts_from_input(kind: SagaKind, document: Any, fallback_key: str) -> dict[str, Any]:
+    """The read model's fields that come from the execution input (pure)."""
+    initiator = json_path_get(document, kind.initiator_path) if document is not None else None
+    if isinstance(initiator, dict):
+        initiator_type = _text(initiator.get("type"), 32)
+        initiator_id = _text(initiator.get("id") or initiator.get("name"), 255)
+    else:
+        initiator_type, initiator_id = "", _text(initiator, 255)
+
+    def get(path: str | None) -> Any:
+        return json_path_get(document, path) if (path and document is not None) else None
+
+    key = _text(get(kind.business_key_path), 200) or fallback_key[:200]
+    return {
+        "business_key": key,
+        "correlation_id": _text(get(kind.correlation_id_path), 128),
+        "initiator_type": initiator_type,
+        "initiator_id": initiator_id,
+        "ticket": _text(get(kind.ticket_path), 64),
+        "amount": _amount(get(kind.amount_path)),
+        "currency": _text(get(kind.currency_path), 3).upper(),
+    }
+
+
+def apply_position(
+    row: Saga,
+    kind: SagaKind,
+    pos: Position | None,
+    *,
+    sfn_status: str,
+    business_status: str | None,
+    now: datetime,
+) -> None:
+    """Set the derived fields of a row (status, step, SLA deadline) from what we know."""
+    row.sfn_status = sfn_status
+    if pos is not None:
+        row.current_step = pos.current_step[:80]
+        row.step_entered_at = pos.step_entered_at
+        row.callback_pending = pos.callback_pending and sfn_status == "RUNNING"
+        row.compensation_ran = row.compensation_ran or pos.compensation_ran
+        row.history_checked_at = now
+    elif sfn_status == "SUCCEEDED":
+        row.current_step = ""
+        row.step_entered_at = None
+        row.callback_pending = False
+    if business_status is not None:
+        row.business_status = business_status
+    row.status = derive_status(
+        StatusInputs(
+            sfn_status=sfn_status,
+            business_status=row.business_status,
+            current_step=row.current_step,
+            callback_pending=row.callback_pending,
+            compensation_ran=row.compensation_ran,
+            approval_steps=kind.approval_steps,
+        )
+    )
+    if row.status in ACTIVE_STATUSES and row.step_entered_at is not None:
+        row.step_deadline = row.step_entered_at + timedelta(
+            seconds=kind.sla_for(row.current_step or None)
+        )
+    else:
+        row.step_deadline = None
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.describe = 0
+        self.history = 0
+
+
+def _fetch(work: _Work, env: AwsEnvironment, counter: _Counter) -> _Work:
+    if work.describe:
+        counter.describe += 1
+        work.execution = stepfunctions.describe_execution(work.arn, env)
+        if work.execution is None:
+            work.gone = True
+            return work
+    status = (
+        work.execution.status if work.execution else (work.summary.status if work.summary else "")
+    )
+    if work.tail and status != "SUCCEEDED":
+        counter.history += 1
+        work.tail_events = stepfunctions.get_history_tail(work.arn, TAIL_EVENTS, env)
+    return work
+
+
+def _run_fetches(
+    works: list[_Work],
+    env: AwsEnvironment,
+    counter: _Counter,
+    progress: ProgressFn | None,
+    kind: str,
+) -> None:
+    if not works:
+        return
+    total = len(works)
+    if progress:
+        progress(kind, 0, total)
+    if len(works) == 1:
+        _fetch(works[0], env, counter)
+        if progress:
+            progress(kind, 1, total)
+        return
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(works))) as pool:
+        for done, _ in enumerate(pool.map(lambda w: _fetch(w, env, counter), works), 1):
+            if progress and (done % 50 == 0 or done == total):
+                progress(kind, done, total)
+
+
+def _row_for(work: _Work, kind: SagaKind, sm_arn: str, now: datetime) -> Saga | None:
+    if work.gone:
+        return None
+    row = work.row
+    ex = work.execution
+    if row is None:
+        if ex is None:
+            return None
+        row = Saga(
+            kind=kind.key,
+            execution_arn=ex.arn,
+            execution_name=ex.name[:80],
+            state_machine_arn=ex.state_machine_arn or sm_arn,
+            started_at=ex.started_at,
+            status=SagaStatus.RUNNING,
+            sfn_status=ex.status,
+        )
+    if ex is not None:
+        row.execution_name = ex.name[:80]
+        row.state_machine_arn = ex.state_machine_arn or row.state_machine_arn or sm_arn
+        row.started_at = ex.started_at
+        row.stopped_at = ex.stopped_at
+        row.last_error = _text(ex.error, 255)
+        row.last_cause = _text(ex.cause, 4000)
+        row.redrive_count = ex.redrive_count or 0
+        if not row.business_key or work.row is None or work.describe:
+            for name, value in facts_from_input(kind, ex.input_json(), ex.name).items():
+                setattr(row, name, value)
+    elif work.summary is not None:
+        row.stopped_at = work.summary.stopped_at
+    return row
+
+
+def sync_kind(
+    kind: SagaKind,
+    *,
+    full: bool = False,
+    registry: Registry | None = None,
+    progress: ProgressFn | None = None,
+) -> KindSyncResult:
+    """Bring one kind's read model up to date with AWS (see the module docstring)."""
+    registry = registry or get_registry()
+    env = registry.env_for(kind)
+    started = time.monotonic()
+    now = timezone.now()
+    result = KindSyncResult(kind=kind.key)
+    state, _ = SyncState.objects.get_or_create(kind=kind.key)
+    counter = _Counter()
+    try:
+        sm_arn = (
+            state.state_machine_arn or _guess_arn(kind, env) or resolve_state_machine(kind, env)
+        )
+        try:
+            works, newest, complete = _list_new(kind, sm_arn, state, full, env, result)
+        except StateMachineNotFound:
+            if state.state_machine_arn == "" and sm_arn == _guess_arn(kind, env):
+                sm_arn = resolve_state_machine(kind, env)
+                works, newest, complete = _list_new(kind, sm_arn, state, full, env, result)
+            else:
+                raise
+        works.extend(_active_refresh(kind, sm_arn, works, env, result, now))
+        _run_fetches(works, env, counter, progress, kind.key)
+
+        pairs: list[tuple[_Work, Saga]] = []
+        for work in works:
+            row = _row_for(work, kind, sm_arn, now)
+            if row is not None:
+                pairs.append((work, row))
+        statuses, ddb_calls = fetch_business_statuses(
+            kind, (row.business_key for _, row in pairs), env
+        )
+        result.dynamodb_calls = ddb_calls
+        rules = rules_for(kind, registry)
+        for work, row in pairs:
+            if work.execution is not None:
+                sfn_status = work.execution.status
+            elif work.summary is not None:
+                sfn_status = work.summary.status
+            else:
+                sfn_status = row.sfn_status
+            apply_position(
+                row,
+                kind,
+                position(build_timeline(work.tail_events, rules), rules.known_steps)
+                if work.tail_events
+                else None,
+                sfn_status=sfn_status,
+                business_status=statuses.get(row.business_key),
+                now=now,
+            )
+            row.synced_at = now
+            if work.row is None:
+                result.new += 1
+            else:
+                result.updated += 1
+        rows = [row for _, row in pairs]
+        upsert(rows)
+        result.complete = complete
+        result.describe_calls = counter.describe
+        result.history_calls = counter.history
+        state.state_machine_arn = sm_arn
+        if (
+            complete
+            and newest is not None
+            and (state.watermark is None or newest > state.watermark)
+        ):
+            state.watermark = newest
+        state.last_attempt_at = now
+        state.last_success_at = timezone.now()
+        state.last_new = result.new
+        state.last_updated = result.updated
+        state.last_duration_ms = int((time.monotonic() - started) * 1000)
+        state.save()
+    except AwsError as exc:
+        result.error = f"{exc.code}: {exc}"[:1000]
+        log.warning("sync of %s failed: %s", kind.key, result.error)
+        SyncState.objects.filter(pk=state.pk).update(
+            last_attempt_at=now,
+            last_error=result.error,
+            last_error_at=timezone.now(),
+            last_duration_ms=int((time.monotonic() - started) * 1000),
+        )
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _list_new(
+    kind: SagaKind,
+    sm_arn: str,
+    state: SyncState,
+    full: bool,
+    env: AwsEnvironment,
+    result: KindSyncResult,
+) -> tuple[list[_Work], datetime | None, bool]:
+    """Page through executions newest first; what must be (re)fetched, the newest start seen,
+    and whether the listing reached known ground (or the end)."""
+    works: dict[str, _Work] = {}
+    newest: datetime | None = None
+    token: str | None = None
+    size = PAGE_SIZE if (full or state.watermark is None) else FIRST_PAGE_SIZE
+    watermark = None if full else state.watermark
+    while True:
+        page = stepfunctions.list_executions_page(sm_arn, next_token=token, page_size=size, env=env)
+        result.list_calls += 1
+        result.listed += len(page.executions)
+        arns = [e.arn for e in page.executions]
+        known = {s.execution_arn: s for s in Saga.objects.filter(execution_arn__in=arns)}
+        stop = False
+        for summary in page.executions:
+            if newest is None or summary.started_at > newest:
+                newest = summary.started_at
+            row = known.get(summary.arn)
+            # Known and unchanged: a running one gets its step refreshed with the active rows.
+            if row is None or full or row.sfn_status != summary.status:
+                works[summary.arn] = _Work(arn=summary.arn, summary=summary, row=row)
+            if row is not None and watermark is not None and summary.started_at < watermark:
+                stop = True
+                break
+        if stop or not page.next_token:
+            return list(works.values()), newest, True
+        token = page.next_token
+        size = PAGE_SIZE
+
+
+def _active_refresh(
+    kind: SagaKind,
+    sm_arn: str,
+    already: list[_Work],
+    env: AwsEnvironment,
+    result: KindSyncResult,
+    now: datetime,
+) -> list[_Work]:
+    """Work for rows the read model thinks are active that the listing did not settle."""
+    taken = {w.arn for w in already}
+    active = [
+        row
+        for row in Saga.objects.filter(kind=kind.key, status__in=ACTIVE_STATUSES).order_by(
+            "history_checked_at", "id"
+        )
+        if row.execution_arn not in taken
+    ]
+    if not active:
+        return []
+    running: set[str] = set()
+    token: str | None = None
+    while True:
+        page = stepfunctions.list_executions_page(
+            sm_arn, next_token=token, status="RUNNING", page_size=PAGE_SIZE, env=env
+        )
+        result.list_calls += 1
+        running.update(e.arn for e in page.executions)
+        token = page.next_token
+        if not token:
+            break
+    works = []
+    budget = ACTIVE_REFRESH_BUDGET
+    for row in active:
+        if row.execution_arn not in running:
+            # It ended (or was redriven/removed): describe it like a new one.
+            works.append(_Work(arn=row.execution_arn, row=row))
+        elif budget > 0:
+            budget -= 1
+            works.append(_Work(arn=row.execution_arn, row=row, describe=False))
+    return works
+
+
+def upsert(rows: list[Saga]) -> None:
+    """Insert or update rows on their execution ARN, in batches (idempotent)."""
+    for start in range(0, len(rows), UPSERT_BATCH):
+        batch = rows[start : start + UPSERT_BATCH]
+        with transaction.atomic():
+            Saga.objects.bulk_create(
+                batch,
+                update_conflicts=True,
+                unique_fields=["execution_arn"],
+                update_fields=_UPSERT_FIELDS,
+            )
+
+
+def sync_all(
+    *, kind: str | None = None, full: bool = False, progress: ProgressFn | None = None
+) -> list[KindSyncResult]:
+    """Sync every kind in the registry (or one), each independently of the others' errors."""
+    registry = get_registry()
+    kinds = [registry.kinds[kind]] if kind else list(registry.kinds.values())
+    return [sync_kind(k, full=full, registry=registry, progress=progress) for k in kinds]

@@ -1,0 +1,123 @@
+"""REST API v1 for approvals: list, detail, decision."""
+
+from __future__ import annotations
+
+import pytest
+
+from approvals.models import ApprovalStatus
+from opsconsole.audit.models import AuditEvent
+from tests.approvals.factories import make_request
+
+pytestmark = pytest.mark.django_db
+
+
+def _decide(client, pk, body, **headers):
+    return client.post(
+        f"/api/v1/approvals/{pk}/decision/", body, content_type="application/json", **headers
+    )
+
+
+def test_it_lists_requests_filtered_by_status_and_kind(viewer_client):
+    order = make_request()
+    make_request(kind="closures", business_key="77")
+    make_request(business_key="9", status="approved")
+
+    body = viewer_client.get("/api/v1/approvals/?status=pending&kind=orders").json()
+
+    assert [r["id"] for r in body["results"]] == [order.pk]
+    assert body["results"][0]["summary"].startswith("order 8842")
+    assert "token_encrypted" not in body["results"][0] and "dedup_key" not in body["results"][0]
+
+
+def test_it_explains_an_unknown_filter(viewer_client):
+    response = viewer_client.get("/api/v1/approvals/?status=done")
+    assert response.status_code == 400
+    assert "Unknown status 'done'" in response.json()["status"][0]
+    assert viewer_client.get("/api/v1/approvals/?kind=nope").status_code == 400
+
+
+def test_it_shows_one_request_with_its_decisions(viewer_client):
+    req = make_request()
+    body = viewer_client.get(f"/api/v1/approvals/{req.pk}/").json()
+    assert body["status"] == "pending" and body["decisions"] == []
+    assert viewer_client.get("/api/v1/approvals/999999/").status_code == 404
+
+
+def test_it_approves_once_and_answers_409_with_who_decided(clients_by_role, gateway):
+    req = make_request()
+
+    first = _decide(clients_by_role["approver"], req.pk, {"decision": "approve", "ticket": "CHG-9"})
+    second = _decide(clients_by_role["admin"], req.pk, {"decision": "approve"})
+
+    assert first.status_code == 200
+    assert first.json()["outcome"] == "approved"
+    assert first.json()["approval"]["decisions"][0]["ticket"] == "CHG-9"
+    assert second.status_code == 409
+    assert second.json()["decided_by"] == "approver@example.com"
+    assert second.json()["detail"].startswith("Already approved by approver@example.com at")
+    assert len(gateway.success) == 1
+
+
+def test_it_honours_the_idempotency_key(approver_client, gateway):
+    req = make_request()
+    first = _decide(approver_client, req.pk, {"decision": "approve"}, HTTP_IDEMPOTENCY_KEY="abc")
+    again = _decide(approver_client, req.pk, {"decision": "approve"}, HTTP_IDEMPOTENCY_KEY="abc")
+    assert first.status_code == again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true"
+    assert len(gateway.success) == 1
+
+
+def test_it_lets_a_service_token_decide_but_not_on_what_it_started(db, gateway):
+    from rest_framework.test import APIClient
+
+    from opsconsole.identity.models import ApiToken
+
+    _, raw = ApiToken.issue(name="ticketing", role="approver", created_by="test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    own = make_request(requested_by="ticketing")
+    other = make_request(business_key="2")
+
+    refused = client.post(f"/api/v1/approvals/{own.pk}/decision/", {"decision": "approve"})
+    approved = client.post(f"/api/v1/approvals/{other.pk}/decision/", {"decision": "approve"})
+
+    assert refused.status_code == 403 and refused.json()["code"] == "self_approval"
+    assert approved.status_code == 200
+    assert approved.json()["approval"]["decided_by"] == "ticketing"
+
+
+def test_it_refuses_the_initiator_signed_in_with_403(db, gateway):
+    from tests.conftest import make_user, signed_in_client
+
+    anna = make_user("approver", username="anna", email="anna.approver@example.com")
+    req = make_request(requested_by="anna.approver@example.com")
+    response = _decide(signed_in_client(anna), req.pk, {"decision": "approve"})
+    assert response.status_code == 403
+    assert response.json()["code"] == "self_approval"
+    assert gateway.success == []
+
+
+def test_it_requires_a_reason_to_reject(approver_client, gateway):
+    req = make_request()
+    response = _decide(approver_client, req.pk, {"decision": "reject"})
+    assert response.status_code == 400
+    assert "reason" in response.json()["errors"]
+    assert AuditEvent.objects.filter(result="refused", target_id=str(req.pk)).exists()
+
+
+def test_it_refuses_a_viewer_and_audits_it(viewer_client, gateway):
+    req = make_request()
+    response = _decide(viewer_client, req.pk, {"decision": "approve"})
+    assert response.status_code == 403
+    assert AuditEvent.objects.filter(actor="viewer@example.com", result="refused").exists()
+
+
+def test_it_accepts_a_decision_it_cannot_send_yet_with_202(approver_client, gateway):
+    from opsconsole.aws.errors import Throttled
+
+    gateway.raise_on_success = Throttled("Rate exceeded")
+    req = make_request()
+    response = _decide(approver_client, req.pk, {"decision": "approve"})
+    assert response.status_code == 202
+    assert response.json()["approval"]["pending_send"] is True
+    assert response.json()["approval"]["status"] == ApprovalStatus.SENDING

@@ -1,0 +1,270 @@
+"""The inbox, a request's page, decisions and claims as an approver sees them."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from approvals.models import ApprovalRequest, ApprovalStatus
+from opsconsole.audit.models import AuditEvent
+from tests.approvals.factories import make_request
+from tests.conftest import make_user, signed_in_client
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("aws")]
+
+
+def _row_ids(html: str) -> list[int]:
+    return [int(x) for x in re.findall(r'id="approval-row-(\d+)"', html)]
+
+
+def test_it_lists_waiting_requests_soonest_deadline_first_with_time_left(viewer_client):
+    later = make_request(business_key="1", deadline_in=7200)
+    soon = make_request(business_key="2", deadline_in=1800)
+    make_request(business_key="3", status="approved", decided_by="x@example.com")
+
+    response = viewer_client.get("/approvals/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert _row_ids(html) == [soon.pk, later.pk]
+    assert re.search(r'class="time-left soon">29 min left', html)
+    assert re.search(r'class="time-left ">1 h 59 min left', html)
+
+
+def test_it_shows_decided_and_expired_requests_in_the_history_tab(viewer_client):
+    make_request(business_key="1")
+    done = make_request(business_key="2", status="approved", decided_by="ben@example.com")
+    gone = make_request(business_key="3", status="expired", status_reason="The step timed out.")
+
+    html = viewer_client.get("/approvals/?tab=history").content.decode()
+
+    assert sorted(_row_ids(html)) == sorted([done.pk, gone.pk])
+    assert "ben@example.com" in html and "The step timed out." in html
+
+
+def test_it_filters_by_kind_amount_age_and_my_claims(approver_client, users):
+    small = make_request(business_key="1", amount="500.00")
+    big = make_request(business_key="2", amount="25000.00")
+    old = make_request(business_key="3", requested_at=timezone.now() - timedelta(days=2))
+    closure = make_request(kind="closures", business_key="77")
+    mine = make_request(
+        business_key="4",
+        claimed_by=users["approver"].email,
+        claimed_until=timezone.now() + timedelta(minutes=5),
+    )
+
+    def ids(query: str) -> set[int]:
+        return set(_row_ids(approver_client.get(f"/approvals/?{query}").content.decode()))
+
+    assert ids("kind=closures") == {closure.pk}
+    assert ids("amount=lt1k") == {small.pk}
+    assert ids("amount=gt10k") == {big.pk}
+    assert ids("age=24h") == {old.pk}
+    assert ids("mine=on") == {mine.pk}
+    assert ids("amount=bogus") >= {small.pk, big.pk}  # ignored, and said so
+
+
+def test_it_paginates_the_inbox(viewer_client):
+    for i in range(30):
+        make_request(business_key=str(i))
+    first = viewer_client.get("/approvals/").content.decode()
+    second = viewer_client.get("/approvals/?page=2").content.decode()
+    assert len(_row_ids(first)) == 25 and len(_row_ids(second)) == 5
+    assert "Page 1 of 2" in first
+
+
+def test_it_answers_a_filter_change_with_only_the_list_under_htmx(viewer_client):
+    make_request()
+    response = viewer_client.get(
+        "/approvals/?kind=orders", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="approval-list"
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="approval-list"')
+    assert "<html" not in html
+
+
+def test_it_approves_from_the_request_page_and_shows_the_outcome(approver_client, gateway):
+    req = make_request(token="tok-page")
+
+    response = approver_client.post(
+        f"/approvals/{req.pk}/decide/",
+        {"decision": "approve", "comment": "fine", "ticket": "CHG-1", "idempotency_key": "k"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "Approved: the orders saga for 8842 continues." in response.content.decode()
+    assert gateway.success == [
+        (
+            "tok-page",
+            {
+                "approved": True,
+                "approver": "approver@example.com",
+                "comment": "fine",
+                "ticket": "CHG-1",
+            },
+        )
+    ]
+
+
+def test_it_answers_a_double_click_with_the_first_result(approver_client, gateway):
+    req = make_request()
+    form = {"decision": "approve", "idempotency_key": "same-render"}
+    approver_client.post(f"/approvals/{req.pk}/decide/", form)
+    response = approver_client.post(f"/approvals/{req.pk}/decide/", form, follow=True)
+
+    assert "Approved" in response.content.decode()
+    assert len(gateway.success) == 1
+
+
+def test_it_tells_a_second_approver_who_decided_first(clients_by_role, gateway):
+    req = make_request()
+    clients_by_role["admin"].post(f"/approvals/{req.pk}/decide/", {"decision": "approve"})
+
+    response = clients_by_role["approver"].post(
+        f"/approvals/{req.pk}/decide/", {"decision": "approve"}
+    )
+
+    assert response.status_code == 409
+    assert "Already approved by admin@example.com at" in response.content.decode()
+    assert len(gateway.success) == 1
+
+
+def test_it_refuses_a_rejection_without_a_reason_and_keeps_the_input(approver_client, gateway):
+    req = make_request()
+    response = approver_client.post(
+        f"/approvals/{req.pk}/decide/", {"decision": "reject", "comment": "keep me"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "A rejection needs a reason" in html
+    assert "keep me" in html
+    assert gateway.failure == []
+
+
+def test_it_refuses_the_initiator_on_the_page(db, gateway):
+    anna = make_user("approver", username="anna", email="anna.approver@example.com")
+    client = signed_in_client(anna)
+    req = make_request(business_key="8844", requested_by="anna.approver@example.com")
+
+    page = client.get(f"/approvals/{req.pk}/").content.decode()
+    assert "you may not approve it" in page
+    assert 'value="approve"' not in page
+
+    response = client.post(f"/approvals/{req.pk}/decide/", {"decision": "approve"})
+    assert response.status_code == 403
+    assert "may not approve" in response.content.decode()
+    assert gateway.success == []
+
+
+def test_it_refuses_a_viewer_and_audits_the_attempt(viewer_client, gateway):
+    req = make_request()
+    response = viewer_client.post(f"/approvals/{req.pk}/decide/", {"decision": "approve"})
+    assert response.status_code == 403
+    assert AuditEvent.objects.filter(actor="viewer@example.com", result="refused").exists()
+    assert gateway.success == []
+    assert 'value="approve"' not in viewer_client.get(f"/approvals/{req.pk}/").content.decode()
+
+
+def test_it_updates_the_decision_panel_in_place_under_htmx(approver_client, gateway):
+    req = make_request(kind="closures", business_key="77", amount=None)
+    response = approver_client.post(
+        f"/approvals/{req.pk}/decide/", {"decision": "approve"}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="decision-panel"')
+    assert "First approval recorded" in html
+    assert "1 of 2 approvals, by <strong>approver@example.com" in html
+    assert gateway.success == []
+
+
+def test_it_says_a_decision_is_waiting_to_be_sent_when_aws_is_down(approver_client, gateway):
+    from opsconsole.aws.errors import AwsUnavailable
+
+    gateway.raise_on_success = AwsUnavailable("AWS endpoint unreachable")
+    req = make_request()
+    response = approver_client.post(
+        f"/approvals/{req.pk}/decide/", {"decision": "approve"}, follow=True
+    )
+    assert response.status_code == 200
+    assert "retried automatically" in response.content.decode()
+    assert ApprovalRequest.objects.get(pk=req.pk).status == ApprovalStatus.SENDING
+
+
+def test_it_claims_and_releases_a_request(clients_by_role, gateway):
+    req = make_request()
+    clients_by_role["approver"].post(f"/approvals/{req.pk}/claim/")
+
+    other = clients_by_role["admin"].get(f"/approvals/{req.pk}/").content.decode()
+    assert "approver@example.com is working on this" in other
+    response = clients_by_role["admin"].post(f"/approvals/{req.pk}/claim/", follow=True)
+    assert "approver@example.com is working on this request until" in response.content.decode()
+
+    clients_by_role["approver"].post(f"/approvals/{req.pk}/unclaim/")
+    assert ApprovalRequest.objects.get(pk=req.pk).claim_holder() == ""
+
+
+def test_it_decides_a_bulk_selection_one_by_one(approver_client, gateway):
+    a = make_request(business_key="1")
+    b = make_request(business_key="2")
+    response = approver_client.post(
+        "/approvals/bulk/",
+        {"ids": [a.pk, b.pk], "decision": "reject", "reason": "duplicate orders"},
+        follow=True,
+    )
+    assert "2 of 2 decided." in response.content.decode()
+    assert [c for _, _, c in gateway.failure] == ["duplicate orders", "duplicate orders"]
+    assert AuditEvent.objects.filter(action="approval.reject", result="succeeded").count() == 2
+
+
+def test_it_serves_the_case_page_panel_for_a_saga(viewer_client):
+    from sagas.models import Saga
+
+    saga = Saga.objects.create(
+        kind="orders",
+        execution_arn="arn:aws:states:eu-west-1:123456789012:execution:OrderFulfillment:p",
+        execution_name="p",
+        state_machine_arn="sm",
+        business_key="8842",
+        status="waiting",
+        sfn_status="RUNNING",
+        started_at=timezone.now(),
+    )
+    make_request(
+        execution_arn=saga.execution_arn,
+        status="partially_approved",
+        first_approved_by="ben@example.com",
+    )
+
+    response = viewer_client.get(f"/approvals/saga/{saga.pk}/panel/")
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="approvals-panel"')
+    assert "First approval by ben@example.com" in html
+    assert viewer_client.get("/approvals/saga/999999/panel/").status_code == 404
+
+
+def test_it_never_shows_or_logs_the_task_token(approver_client, gateway, caplog):
+    token = "SECRET-TASK-TOKEN-8842-ZZZ"
+    req = make_request(token=token)
+    caplog.set_level(logging.DEBUG)
+    pages = [
+        approver_client.get("/approvals/"),
+        approver_client.get(f"/approvals/{req.pk}/"),
+        approver_client.post(f"/approvals/{req.pk}/decide/", {"decision": "approve"}, follow=True),
+        approver_client.get("/approvals/?tab=history"),
+        approver_client.get("/api/v1/approvals/"),
+        approver_client.get(f"/api/v1/approvals/{req.pk}/"),
+    ]
+    stored = ApprovalRequest.objects.get(pk=req.pk).token_encrypted
+    audit_text = " ".join(f"{e.error} {e.reason} {e.details}" for e in AuditEvent.objects.all())
+    for secret in (token, stored, req.dedup_key):
+        for response in pages:
+            assert secret not in response.content.decode()
+        assert secret not in caplog.text
+        assert secret not in audit_text
+    assert gateway.success[0][0] == token

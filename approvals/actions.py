@@ -721,6 +721,11 @@ def _deliver(req: ApprovalRequest) -> DecisionResult:
     except AwsError as exc:
         # AWS error messages can echo parameters; the token must not reach the page.
         return _keep_sending(req, f"{exc.code}: {exc}".replace(token, "[task token]"))
+    except Exception as exc:
+        # Anything else (a bug, an emulator hiccup) after the decision is stored: keep it
+        # to send, and let the sweep retry, rather than answer the approver with a 500.
+        logger.error("sending the decision of approval %s failed: %s", req.pk, type(exc).__name__)
+        return _keep_sending(req, f"unexpected {type(exc).__name__}; will retry")
     now = timezone.now()
     done = ApprovalStatus.APPROVED if req.decision == Decision.APPROVE else ApprovalStatus.REJECTED
     ApprovalRequest.objects.filter(pk=req.pk, status=ApprovalStatus.SENDING).update(

@@ -106,9 +106,10 @@ def saga_context(req: ApprovalRequest, *, live: bool = True) -> SagaContext:
             items = dynamodb.query_partition(
                 kind.table, kind.pk_attribute, kind.pk_for(req.business_key), limit=25, env=env
             )
-            meta = next(
-                (i.values for i in items if kind.status_attribute in i.values),
-                None,
+            # The saga's own item (sk META by convention) over step stamps like PAYMENT.
+            with_status = [i.values for i in items if kind.status_attribute in i.values]
+            meta = next((v for v in with_status if v.get("sk") == "META"), None) or next(
+                iter(with_status), None
             )
             if meta is not None:
                 business_status = str(meta.get(kind.status_attribute, ""))

@@ -121,6 +121,89 @@ def _merge(cached: list[HistoryEvent], new: list[HistoryEvent]) -> list[HistoryE
     return [by_id[i] for i in sorted(by_id)]
 
 
+def _save_detail(saga: Saga, detail: SagaDetail, fresh: bool) -> None:
+    if fresh:
+        # Two first views at once both create it: the second one updates.
+        SagaDetail.objects.update_or_create(
+            saga=saga,
+            defaults={
+                f.name: getattr(detail, f.name)
+                for f in SagaDetail._meta.concrete_fields
+                if f.name != "saga"
+            },
+        )
+    else:
+        detail.save()
+    saga.sagadetail = detail
+
+
+def _read_items(
+    saga: Saga, detail: SagaDetail, kind: SagaKind, env: Any, now: datetime
+) -> tuple[list[dict[str, Any]], bool, str]:
+    """The business items of the saga's key: cached for a terminal saga for a short while,
+    else read now; on an AWS error, the last ones read (and the error)."""
+    fresh = (
+        detail.items_fetched_at is not None
+        and not saga.is_active
+        and now - detail.items_fetched_at < ITEMS_TTL_TERMINAL
+    )
+    if fresh:
+        return list(detail.items or []), False, ""
+    try:
+        found = dynamodb.query_partition(
+            kind.table, kind.pk_attribute, kind.pk_for(saga.business_key), env=env
+        )
+    except AwsError as exc:
+        return list(detail.items or []), False, f"business items: {exc}"
+    items = [i.values for i in found]
+    detail.items = items
+    detail.items_fetched_at = now
+    return items, True, ""
+
+
+def _status_of(items: list[dict[str, Any]], kind: SagaKind) -> str | None:
+    for sk in sync.STATUS_ITEM_SORT_VALUES:
+        for item in items:
+            if str(item.get(sync.STATUS_SORT_KEY)) == sk:
+                return str(item.get(kind.status_attribute, "") or "")[:40]
+    return None
+
+
+@dataclass(frozen=True)
+class Business:
+    status: str
+    items: list[dict[str, Any]]
+    fetched_at: datetime | None
+    error: str = ""
+
+
+def load_business(saga: Saga, *, now: datetime | None = None) -> Business:
+    """The business status and items of a saga (the API's summary), cached like the page's."""
+    now = now or timezone.now()
+    registry = get_registry()
+    kind = registry.kinds[saga.kind]
+    detail = SagaDetail.objects.filter(saga=saga).first()
+    fresh_detail = detail is None
+    if detail is None:
+        detail = SagaDetail(saga=saga)
+    items, live, error = _read_items(saga, detail, kind, registry.env_for(kind), now)
+    status = _status_of(items, kind)
+    if live:
+        _save_detail(saga, detail, fresh_detail)
+        if status is not None and status != saga.business_status:
+            saga.business_status = status
+            sync.apply_position(
+                saga, kind, None, sfn_status=saga.sfn_status, business_status=status, now=now
+            )
+            saga.save()
+    return Business(
+        status=status if status is not None else saga.business_status,
+        items=sorted(items, key=lambda i: str(i.get("sk", ""))),
+        fetched_at=detail.items_fetched_at,
+        error=error,
+    )
+
+
 def load_case(saga: Saga, *, now: datetime | None = None) -> CaseData:
     """The timeline and business items of a saga: from the cache when final, else live (and
     cached); from the cache with a note of its age when AWS cannot be reached."""
@@ -157,39 +240,14 @@ def load_case(saga: Saga, *, now: datetime | None = None) -> CaseData:
     else:
         timeline = build_timeline(cached, rules)
 
-    items_fresh = (
-        detail.items_fetched_at is not None
-        and not saga.is_active
-        and now - detail.items_fetched_at < ITEMS_TTL_TERMINAL
-    )
-    items = list(detail.items or [])
-    items_live = False
-    if not items_fresh:
-        try:
-            found = dynamodb.query_partition(
-                kind.table, kind.pk_attribute, kind.pk_for(saga.business_key), env=env
-            )
-            items = [i.values for i in found]
-            detail.items = items
-            detail.items_fetched_at = now
-            changed_detail = True
-            items_live = True
-        except AwsError as exc:
-            errors.append(f"business items: {exc}")
+    items, items_live, items_error = _read_items(saga, detail, kind, env, now)
+    if items_live:
+        changed_detail = True
+    if items_error:
+        errors.append(items_error)
 
     if changed_detail:
-        if fresh_detail:
-            SagaDetail.objects.update_or_create(
-                saga=saga,
-                defaults={
-                    f.name: getattr(detail, f.name)
-                    for f in SagaDetail._meta.concrete_fields
-                    if f.name != "saga"
-                },
-            )
-        else:
-            detail.save()
-        saga.sagadetail = detail
+        _save_detail(saga, detail, fresh_detail)
 
     if history_calls or items_live:
         _update_read_model(saga, kind, timeline, items if items_live else None, now)
@@ -225,19 +283,7 @@ def _update_read_model(
     now: datetime,
 ) -> None:
     """What the case page just learnt live also corrects the row the lists show."""
-    business = None
-    if items is not None:
-        status_item = next(
-            (
-                i
-                for sk in sync.STATUS_ITEM_SORT_VALUES
-                for i in items
-                if str(i.get(sync.STATUS_SORT_KEY)) == sk
-            ),
-            None,
-        )
-        if status_item is not None:
-            business = str(status_item.get(kind.status_attribute, "") or "")[:40]
+    business = _status_of(items, kind) if items is not None else None
     before = (
         saga.status,
         saga.current_step,

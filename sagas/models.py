@@ -63,7 +63,10 @@ class Saga(models.Model):
             models.Index(
                 fields=["kind", "current_step", "-started_at", "-id"], name="saga_kind_step_v2"
             ),
-            models.Index(fields=["kind", "step_deadline"], name="saga_kind_deadline"),
+            # Covering indexes for the status counts (tabs) under the common filters.
+            models.Index(fields=["kind", "step_deadline", "status"], name="saga_kind_deadline_st"),
+            models.Index(fields=["kind", "current_step", "status"], name="saga_kind_step_status"),
+            models.Index(fields=["kind", "started_at", "status"], name="saga_kind_started_st"),
             models.Index(fields=["status", "history_checked_at"], name="saga_active_refresh"),
             models.Index(fields=["-started_at", "-id"], name="saga_started"),
         ]

@@ -253,9 +253,7 @@ class Timeline:
                 where = f"{self.visits[failure.lane[-1][0]].name} › {where}"
             parts.append(f"failed in {where}" + (f" ({why})" if why else ""))
         if self.compensation_ran:
-            names = ", ".join(
-                dict.fromkeys(v.name for v in self.compensation_visits if not v.lane)
-            )
+            names = ", ".join(dict.fromkeys(v.name for v in self.compensation_visits if not v.lane))
             parts.append(f"compensated: {names}")
         current = self.current
         if current is not None:

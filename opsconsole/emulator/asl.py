@@ -183,7 +183,7 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
         params["ConditionExpression"] = "attribute_exists(pk)"
         return params
 
-    def compensation(name: str, params: dict[str, Any], nxt: str) -> dict[str, Any]:
+    def compensation(params: dict[str, Any], nxt: str) -> dict[str, Any]:
         return _task(
             UPDATE_ITEM,
             params,
@@ -313,9 +313,7 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                             {
                                 "TableName": inventory,
                                 "Key": {
-                                    "pk": {
-                                        "S.$": "States.Format('SKU#{}', $.data.items[0].sku)"
-                                    }
+                                    "pk": {"S.$": "States.Format('SKU#{}', $.data.items[0].sku)"}
                                 },
                                 "ConsistentRead": True,
                             },
@@ -455,8 +453,16 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
             "RecordShipment",
             Retry=_retry(errors=[CONDITION_FAILED, *TRANSIENT_ERRORS]),
             Catch=[
-                {"ErrorEquals": [CONDITION_FAILED], "ResultPath": "$.failure", "Next": "MarkNeedsReview"},
-                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "RestoreLoyaltyPoints"},
+                {
+                    "ErrorEquals": [CONDITION_FAILED],
+                    "ResultPath": "$.failure",
+                    "Next": "MarkNeedsReview",
+                },
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "ResultPath": "$.failure",
+                    "Next": "RestoreLoyaltyPoints",
+                },
             ],
         ),
         "RecordShipment": _task(
@@ -514,15 +520,9 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
             Retry=_retry(),
         ),
         # --- compensation, in reverse ----------------------------------------------------
-        "CancelShipment": compensation(
-            "CancelShipment", undo("SHIPMENT", "CANCELLED"), "RestoreLoyaltyPoints"
-        ),
-        "RestoreLoyaltyPoints": compensation(
-            "RestoreLoyaltyPoints", undo("LOYALTY", "RESTORED"), "RefundPayment"
-        ),
-        "RefundPayment": compensation(
-            "RefundPayment", undo("PAYMENT", "REFUNDED"), "ReleaseInventory"
-        ),
+        "CancelShipment": compensation(undo("SHIPMENT", "CANCELLED"), "RestoreLoyaltyPoints"),
+        "RestoreLoyaltyPoints": compensation(undo("LOYALTY", "RESTORED"), "RefundPayment"),
+        "RefundPayment": compensation(undo("PAYMENT", "REFUNDED"), "ReleaseInventory"),
         "ReleaseInventory": {
             "Type": "Map",
             "ItemsPath": "$.data.items",

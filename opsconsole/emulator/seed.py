@@ -28,6 +28,7 @@ a small thread pool without waiting per execution (benchmarks start 10,000).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -180,9 +181,7 @@ def order_payload(
     n: int = 0,
 ) -> dict[str, Any]:
     """The input of one OrderFulfillment execution."""
-    items = [
-        {"sku": sku, "qty": qty, "price": world.INVENTORY[sku][1]} for sku, qty in basket
-    ]
+    items = [{"sku": sku, "qty": qty, "price": world.INVENTORY[sku][1]} for sku, qty in basket]
     amount = round(sum(i["qty"] * i["price"] for i in items), 2)
     data: dict[str, Any] = {
         "orderId": order_id,
@@ -194,7 +193,10 @@ def order_payload(
         "items": items,
         "amount": amount,
         "currency": "EUR",
-        "payment": {"token": card_token, "card": "visa-" + ("0002" if "Declined" in card_token else "4242")},
+        "payment": {
+            "token": card_token,
+            "card": "visa-" + ("0002" if "Declined" in card_token else "4242"),
+        },
         "shipping": {"address": f"{n % 200 + 1} Demo Street, London", "postcode": postcode},
     }
     if dispatch_at:
@@ -248,7 +250,10 @@ def _well_known_orders() -> list[Planned]:
         _order(w["order_waiting_service"], "waiting", 8842),
         _order(w["order_declined"], "declined", 8843),
         _order(
-            w["order_waiting_initiator_approver"], "waiting", 8844, user("anna.approver@example.com")
+            w["order_waiting_initiator_approver"],
+            "waiting",
+            8844,
+            user("anna.approver@example.com"),
         ),
         _order(w["order_succeeded"], "succeeded", 8845),
         _order(w["order_stock_short"], "stock_short", 8846),
@@ -331,8 +336,13 @@ def _pick(mix: tuple[tuple[str, int], ...], rnd: random.Random) -> str:
 
 
 def plan(
-    orders: int, closures: int, *, well_known: bool = True, first_order: int = 9000,
-    first_account: int = 1000, rng_seed: int = 8842,
+    orders: int,
+    closures: int,
+    *,
+    well_known: bool = True,
+    first_order: int = 9000,
+    first_account: int = 1000,
+    rng_seed: int = 8842,
 ) -> list[Planned]:
     """What to start: the well-known sagas, then generated ones up to the requested counts."""
     rnd = random.Random(rng_seed)
@@ -426,10 +436,9 @@ def answer_approvals(
                 time.sleep(0.1)
     finally:
         for url, handle in kept:
-            try:
+            # Best effort: a message not released reappears by itself after 60 s.
+            with contextlib.suppress(AwsError):
                 sqs.release_message(url, handle)
-            except AwsError:  # pragma: no cover - best effort; it reappears after 60 s
-                pass
     if remaining:
         log.warning("approval requests never arrived for %s", remaining)
     return answered
@@ -472,7 +481,10 @@ def seed(
     say = progress or (lambda _msg: None)
     w = built or world.build()
     planned = plan(
-        orders, closures, well_known=well_known, first_order=first_order,
+        orders,
+        closures,
+        well_known=well_known,
+        first_order=first_order,
         first_account=first_account,
     )
     _create_accounts([p for p in planned if p.kind == "closures"])
@@ -581,9 +593,7 @@ def fill_dead_letters(w: World) -> None:
         "postcode": asl.NO_SLOT_POSTCODE,
         "correlationId": big_corr,
         # A label bundle the courier API rejected; ~200 KB like a real PDF-in-JSON payload.
-        "labels": [
-            {"parcel": i, "pdfBase64": "JVBERi0xLjcK" + "QUJD" * 1250} for i in range(40)
-        ],
+        "labels": [{"parcel": i, "pdfBase64": "JVBERi0xLjcK" + "QUJD" * 1250} for i in range(40)],
     }
     provisioning.send_messages(
         w.queue_urls["shipments-dlq"],

@@ -34,6 +34,8 @@ class EmulatorError(RuntimeError):
 
 def port_is_free(port: int, host: str = HOST) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As servers bind: connections of a stopped server in TIME_WAIT don't count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -73,7 +75,15 @@ class EmulatorServer:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "opsconsole.emulator.moto_main", "-H", HOST, "-p", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "opsconsole.emulator.moto_main",
+                "-H",
+                HOST,
+                "-p",
+                str(self.port),
+            ],
             env=child_env(MOTO_PORT=str(self.port), PYTHONUNBUFFERED="1"),
             stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
@@ -95,11 +105,11 @@ class EmulatorServer:
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
-        assert self.process is not None
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if self.process is None or self.process.poll() is not None:
+                code = None if self.process is None else self.process.returncode
                 raise EmulatorError(
-                    f"the emulator exited with code {self.process.returncode} during start-up"
+                    f"the emulator exited with code {code} during start-up"
                     + (f"; see {self.log_path}" if self.log_path else "")
                 )
             try:

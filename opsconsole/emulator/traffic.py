@@ -96,9 +96,7 @@ class TrafficGenerator:
         order_id = str(self._next_order)
         self._next_order += 1
         outcome = seed._pick(ORDER_MIX, self._rnd)
-        initiator = (
-            seed.user("oscar.operator@example.com") if self._rnd.random() < 0.1 else None
-        )
+        initiator = seed.user("oscar.operator@example.com") if self._rnd.random() < 0.1 else None
         planned = seed._order(order_id, outcome, int(order_id), initiator)
         stepfunctions.start_execution(
             self.world.order_state_machine_arn,
@@ -137,4 +135,3 @@ class TrafficGenerator:
             url,
             [provisioning.OutgoingMessage(json.dumps(body), (("correlationId", corr),))],
         )
-

@@ -44,7 +44,7 @@ def _collect_one(world, queue: str = "order-approvals") -> ApprovalRequest:
 
 
 def test_it_collects_a_waiting_order_and_approval_resumes_it_to_confirmed(approval_world):
-    arn = approval_world.start_order("8842", 1240)
+    arn = approval_world.start_order("6842", 1240)
     approval_world.wait_for_messages("order-approvals")
 
     result = actions.collect_approval_requests()
@@ -52,7 +52,7 @@ def test_it_collects_a_waiting_order_and_approval_resumes_it_to_confirmed(approv
     assert result.created == 1
     assert sqs.queue_stats("order-approvals").visible == 0
     req = ApprovalRequest.objects.get()
-    assert req.summary == "order 8842, 1,240.00 EUR, above the 1,000 threshold"
+    assert req.summary == "order 6842, 1,240.00 EUR, above the 1,000 threshold"
     assert req.execution_arn == arn
     assert req.requested_by == "storefront"
     assert req.deadline is not None
@@ -62,7 +62,7 @@ def test_it_collects_a_waiting_order_and_approval_resumes_it_to_confirmed(approv
 
     assert outcome.outcome == "approved"
     assert approval_world.wait_done(arn) == "SUCCEEDED"
-    assert approval_world.order_status("8842") == "CONFIRMED"
+    assert approval_world.order_status("6842") == "CONFIRMED"
     output = json.loads(stepfunctions.describe_execution(arn).output)
     assert output["approval"] == {
         "approved": True,
@@ -76,23 +76,23 @@ def test_it_collects_a_waiting_order_and_approval_resumes_it_to_confirmed(approv
 
 
 def test_it_sends_a_rejected_order_into_compensation_with_the_reason(approval_world):
-    arn = approval_world.start_order("8850", 2500)
+    arn = approval_world.start_order("6850", 2500)
     req = _collect_one(approval_world)
 
     outcome = actions.decide(req.pk, actor=ANNA, decision="reject", reason="Customer unverified")
 
     assert outcome.outcome == "rejected"
     approval_world.wait_done(arn)
-    assert approval_world.order_status("8850") == "CANCELLED_COMPENSATED"
+    assert approval_world.order_status("6850") == "CANCELLED_COMPENSATED"
     failed = [e for e in stepfunctions.get_execution_history(arn) if e.type == "TaskFailed"]
     assert failed[0].details["error"] == "Rejected"
     # moto drops SendTaskFailure's cause; the gateway test below checks the reason is sent.
 
 
 def test_it_needs_two_different_approvers_to_release_a_closure(approval_world):
-    arn = approval_world.start_closure("77")
+    arn = approval_world.start_closure("677")
     req = _collect_one(approval_world, "closure-approvals")
-    assert req.summary == "close account 77"
+    assert req.summary == "close account 677"
 
     first = actions.decide(req.pk, actor=ANNA, decision="approve")
     assert first.outcome == "first_approval"
@@ -111,7 +111,7 @@ def test_it_needs_two_different_approvers_to_release_a_closure(approval_world):
 
 
 def test_it_marks_a_timed_out_step_expired_instead_of_failing(approval_world):
-    arn = approval_world.start_order("8860", 3000, timeout_seconds=1)
+    arn = approval_world.start_order("6860", 3000, timeout_seconds=1)
     req = _collect_one(approval_world)
     approval_world.wait_done(arn)  # the step timed out; the saga compensated
 
@@ -124,7 +124,7 @@ def test_it_marks_a_timed_out_step_expired_instead_of_failing(approval_world):
 
 
 def test_it_makes_a_double_click_harmless(approval_world):
-    arn = approval_world.start_order("8870", 1500)
+    arn = approval_world.start_order("6870", 1500)
     req = _collect_one(approval_world)
 
     first = actions.decide(req.pk, actor=ANNA, decision="approve", idempotency_key="k1")
@@ -140,7 +140,7 @@ def test_it_makes_a_double_click_harmless(approval_world):
 
 def test_it_refuses_the_initiator_and_audits_the_attempt(approval_world):
     arn = approval_world.start_order(
-        "8844", 1800, initiator={"type": "user", "id": "anna.approver@example.com"}
+        "6844", 1800, initiator={"type": "user", "id": "anna.approver@example.com"}
     )
     req = _collect_one(approval_world)
 
@@ -154,7 +154,7 @@ def test_it_refuses_the_initiator_and_audits_the_attempt(approval_world):
 
 
 def test_it_never_makes_a_second_request_from_a_duplicated_message(approval_world):
-    approval_world.start_order("8880", 1500)
+    approval_world.start_order("6880", 1500)
     approval_world.wait_for_messages("order-approvals")
     message = sqs.receive_messages("order-approvals", visibility_timeout=0)[0]
     sqs.send_message("order-approvals", message.body)  # a duplicate delivery
@@ -179,7 +179,7 @@ def test_it_leaves_a_message_without_a_token_for_the_dead_letter_queue(approval_
 
 
 def test_it_expires_a_request_whose_step_timed_out_without_a_decision(approval_world):
-    arn = approval_world.start_order("8890", 1500, timeout_seconds=1)
+    arn = approval_world.start_order("6890", 1500, timeout_seconds=1)
     req = _collect_one(approval_world)
     approval_world.wait_done(arn)
 
@@ -192,7 +192,7 @@ def test_it_expires_a_request_whose_step_timed_out_without_a_decision(approval_w
 
 
 def test_it_finishes_a_decision_that_crashed_after_aws_took_it(approval_world, monkeypatch):
-    arn = approval_world.start_order("8900", 1500)
+    arn = approval_world.start_order("6900", 1500)
     req = _collect_one(approval_world)
     real = stepfunctions.send_task_success
 
@@ -423,7 +423,7 @@ def test_it_collects_the_seeded_demo_world_and_refuses_anna_on_her_own_order(aws
     from opsconsole.emulator import seed
     from tests.helpers import wait_until
 
-    seed.seed(orders=0, closures=0, well_known=True, dead_letters=False)
+    seed.seed(orders=9, closures=5, well_known=True, dead_letters=False)
     by_key: dict[str, ApprovalRequest] = {}
 
     def collected_all() -> bool:
@@ -438,3 +438,9 @@ def test_it_collects_the_seeded_demo_world_and_refuses_anna_on_her_own_order(aws
     with pytest.raises(actions.SelfApproval):
         actions.decide(by_key["8844"].pk, actor=ANNA, decision="approve")
     assert actions.decide(by_key["8842"].pk, actor=ANNA, decision="approve").outcome == "approved"
+    # Let the resumed saga finish here, not in the next test's emulator.
+    wait_until(
+        lambda: stepfunctions.describe_execution(by_key["8842"].execution_arn).status != "RUNNING",
+        timeout=20,
+        what="order 8842 to finish",
+    )

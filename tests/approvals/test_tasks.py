@@ -12,7 +12,7 @@ from tests.helpers import wait_until
 
 @pytest.mark.django_db
 def test_it_collects_and_sweeps_through_the_scheduled_tasks(approval_world):
-    approval_world.start_order("8842", 1240)
+    approval_world.start_order("5001", 1240)
     approval_world.wait_for_messages("order-approvals")
 
     collected = tasks.collect_approval_requests.delay().get()
@@ -20,7 +20,7 @@ def test_it_collects_and_sweeps_through_the_scheduled_tasks(approval_world):
 
     assert collected["created"] == 1
     assert swept == {"resent": 0, "linked": 0, "expired": 0, "closed": 0}
-    assert ApprovalRequest.objects.get().business_key == "8842"
+    assert ApprovalRequest.objects.get().business_key == "5001"
 
 
 @pytest.mark.celery_worker
@@ -36,7 +36,7 @@ def test_it_collects_through_a_real_celery_worker(aws):
     from tests.approvals.conftest import ApprovalWorld
 
     world = ApprovalWorld(world=demo_world.build())
-    world.start_order("8842", 1240)
+    world.start_order("5002", 1240)
     world.wait_for_messages("order-approvals")
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
@@ -44,7 +44,7 @@ def test_it_collects_through_a_real_celery_worker(aws):
         with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False):
             tasks.collect_approval_requests.delay()
             wait_until(
-                lambda: ApprovalRequest.objects.filter(business_key="8842").exists(),
+                lambda: ApprovalRequest.objects.filter(business_key="5002").exists(),
                 timeout=30,
                 what="the worker to store the approval request",
             )

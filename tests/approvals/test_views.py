@@ -268,3 +268,52 @@ def test_it_never_shows_or_logs_the_task_token(approver_client, gateway, caplog)
         assert secret not in caplog.text
         assert secret not in audit_text
     assert gateway.success[0][0] == token
+
+
+def test_it_shows_the_saga_context_on_the_request_page(approval_world, approver_client):
+    from approvals import actions
+    from sagas.models import Saga
+
+    arn = approval_world.start_order("6842", 1240)
+    approval_world.wait_for_messages("order-approvals")
+    actions.collect_approval_requests()
+    req = ApprovalRequest.objects.get()
+    saga = Saga.objects.create(
+        kind="orders",
+        execution_arn=arn,
+        execution_name=arn.rsplit(":", 1)[-1],
+        state_machine_arn=approval_world.world.order_state_machine_arn,
+        business_key="6842",
+        status="waiting",
+        sfn_status="RUNNING",
+        current_step="AwaitApproval",
+        started_at=timezone.now(),
+    )
+    actions.sweep_approval_requests()
+
+    html = approver_client.get(f"/approvals/{req.pk}/").content.decode()
+
+    assert "order 6842, 1,240.00 EUR, above the 1,000 threshold" in html
+    assert re.search(r'<li class="current"><span>AwaitApproval</span>', html)
+    assert "PENDING" in html  # the order's META item in DynamoDB
+    assert f'href="/sagas/orders/{saga.pk}/"' in html
+
+
+def test_it_renders_the_inbox_with_a_constant_number_of_queries(approver_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert approver_client.get("/approvals/").status_code == 200
+        return len(ctx.captured_queries)
+
+    make_request(business_key="0")
+    few = count()
+    for i in range(1, 25):
+        make_request(
+            business_key=str(i),
+            claimed_by="x@example.com",
+            claimed_until=timezone.now() + timedelta(minutes=5),
+        )
+    assert count() == few

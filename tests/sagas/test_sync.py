@@ -16,8 +16,6 @@ from sagas import actions, sync
 from sagas.models import Saga, SagaStatus, SyncState
 from tests.helpers import wait_until
 
-from .conftest import settle
-
 pytestmark = pytest.mark.django_db
 
 
@@ -74,20 +72,9 @@ def test_it_reads_every_seeded_saga_as_a_person_would_describe_it(seeded):
     assert state.watermark is not None
 
 
-def test_it_costs_one_list_call_per_state_machine_when_nothing_is_new(aws, db, aws_calls):
-    from opsconsole.emulator import seed, world
-
-    w = world.build()
-    finished = [
-        p for p in seed.plan(25, 0, well_known=False) if p.outcome in ("succeeded", "declined")
-    ][:6]
-    for p in finished:
-        stepfunctions.start_execution(
-            w.order_state_machine_arn, seed.execution_name(p.kind, p.key, 1), p.payload
-        )
-    settle(w, set())
+def test_it_costs_one_list_call_per_state_machine_when_nothing_is_new(finished_world, aws_calls):
     first = actions.sync_all_kinds()
-    assert sum(r.new for r in first) == len(finished)
+    assert sum(r.new for r in first) == 6
     aws_calls.clear()
 
     again = actions.sync_all_kinds()
@@ -124,17 +111,17 @@ def test_it_sees_an_approval_given_between_two_syncs(seeded):
     assert not order.callback_pending and order.step_deadline is None
 
 
-def test_it_converges_on_the_same_rows_when_run_twice(seeded):
+def test_it_converges_on_the_same_rows_when_run_twice(finished_world):
     actions.sync_all_kinds()
     before = list(Saga.objects.order_by("execution_arn").values_list("execution_arn", "status"))
     actions.sync_all_kinds(full=True)
     after = list(Saga.objects.order_by("execution_arn").values_list("execution_arn", "status"))
     assert before == after
-    assert Saga.objects.count() == 14
+    assert Saga.objects.count() == 6
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_is_safe_to_run_two_syncs_at_once(seeded):
+def test_it_is_safe_to_run_two_syncs_at_once(finished_world):
     errors: list[Any] = []
 
     def run() -> None:
@@ -155,11 +142,11 @@ def test_it_is_safe_to_run_two_syncs_at_once(seeded):
     for t in threads:
         t.join(60)
     assert errors == []
-    assert Saga.objects.count() == 14
-    assert Saga.objects.values("execution_arn").distinct().count() == 14
+    assert Saga.objects.count() == 6
+    assert Saga.objects.values("execution_arn").distinct().count() == 6
 
 
-def test_it_keeps_the_read_model_and_says_why_when_aws_is_unreachable(seeded, monkeypatch):
+def test_it_keeps_the_read_model_and_says_why_when_aws_is_unreachable(finished_world, monkeypatch):
     actions.sync_all_kinds()
     rows = Saga.objects.count()
 
@@ -177,29 +164,33 @@ def test_it_keeps_the_read_model_and_says_why_when_aws_is_unreachable(seeded, mo
     assert state.as_banner()["failing"]
 
 
-def test_it_syncs_from_the_command_line_and_refuses_an_unknown_kind(seeded, capsys):
-    call_command("sync_sagas", kind="closures")
+def test_it_syncs_from_the_command_line_and_refuses_an_unknown_kind(finished_world, capsys):
+    call_command("sync_sagas", kind="orders")
     out = capsys.readouterr().out
-    assert "closures: 5 new" in out
-    assert not Saga.objects.filter(kind="orders").exists()
+    assert "orders: 6 new" in out
+    assert not SyncState.objects.filter(kind="closures").exists()
     with pytest.raises(CommandError, match="unknown saga kind 'parcels'"):
         call_command("sync_sagas", kind="parcels")
 
 
-def test_it_runs_as_the_beat_task(seeded):
+def test_it_runs_as_the_beat_task(finished_world):
     from sagas.tasks import sync_all_kinds
 
     sync_all_kinds.delay()
-    assert Saga.objects.count() == 14
+    assert Saga.objects.count() == 6
     assert SyncState.objects.filter(last_success_at__isnull=False).count() == 2
 
 
-def test_it_derives_business_statuses_in_batches_of_one_call_per_fifty_keys(seeded, aws_calls):
+def test_it_reads_business_statuses_fifty_keys_a_call(finished_world, aws_calls):
     from opsconsole.registry import get_registry
 
+    actions.sync_all_kinds()
+    keys = list(Saga.objects.values_list("business_key", flat=True))
+    aws_calls.clear()
     kind = get_registry().kinds["orders"]
     statuses, calls = sync.fetch_business_statuses(
-        kind, [str(8842 + i) for i in range(9)], get_registry().env_for(kind)
+        kind, [*keys, *(str(k) for k in range(100, 160))], get_registry().env_for(kind)
     )
-    assert calls == 1 and aws_calls["BatchGetItem"] == 1
-    assert statuses["8845"] == "CONFIRMED"
+    assert calls == 2 and aws_calls["BatchGetItem"] == 2  # 66 keys x 2 candidate items
+    assert set(statuses.values()) <= {"CONFIRMED", "CANCELLED_COMPENSATED"}
+    assert set(statuses) == set(keys)

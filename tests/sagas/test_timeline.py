@@ -45,8 +45,16 @@ def test_it_reads_a_confirmed_order_as_every_forward_step_in_order():
     assert tl.status == "SUCCEEDED"
     assert tl.summary() == "Succeeded"
     steps = forward_steps(tl)
-    for step in ("ValidateOrder", "Checks", "ReserveInventory", "ChargePayment",
-                 "BurnLoyaltyPoints", "BookShipment", "MarkConfirmed", "PublishOrderConfirmed"):
+    for step in (
+        "ValidateOrder",
+        "Checks",
+        "ReserveInventory",
+        "ChargePayment",
+        "BurnLoyaltyPoints",
+        "BookShipment",
+        "MarkConfirmed",
+        "PublishOrderConfirmed",
+    ):
         assert step in steps
     assert steps.index("ChargePayment") < steps.index("BookShipment") < steps.index("MarkConfirmed")
     assert not tl.compensation_ran
@@ -167,9 +175,15 @@ def test_it_reads_a_closure_that_deleted_the_account():
     tl = recorded("closure_done")
     assert tl.status == "SUCCEEDED"
     assert forward_steps(tl) == [
-        "ValidateClosure", "AwaitClosureApproval", "AnonymizeUserData", "HandleBilling",
-        "DeleteResourceMetadata", "PublishComplianceEvent", "SendConfirmationEmail",
-        "NotifyAccounting", "MarkDeleted",
+        "ValidateClosure",
+        "AwaitClosureApproval",
+        "AnonymizeUserData",
+        "HandleBilling",
+        "DeleteResourceMetadata",
+        "PublishComplianceEvent",
+        "SendConfirmationEmail",
+        "NotifyAccounting",
+        "MarkDeleted",
     ]
 
 

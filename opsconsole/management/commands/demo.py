@@ -66,7 +66,7 @@ class Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         try:
-            self.process = subprocess.Popen(
+            self.process = subprocess.Popen(  # noqa: S603 - our own argv, no shell
                 self.argv,
                 env=self.env,
                 cwd=settings.BASE_DIR,
@@ -166,7 +166,9 @@ class Command(BaseCommand):
     # --- start-up ------------------------------------------------------------------------
 
     def _check_ports(self, ports: dict[str, int]) -> None:
-        taken = [f"{what} port {port}" for what, port in ports.items() if not server.port_is_free(port)]
+        taken = [
+            f"{what} port {port}" for what, port in ports.items() if not server.port_is_free(port)
+        ]
         if taken:
             raise CommandError(
                 f"Cannot start the demo: {', '.join(taken)} on 127.0.0.1 is already in use. "
@@ -178,13 +180,20 @@ class Command(BaseCommand):
     def _run(self, options: dict[str, Any]) -> None:
         port, web_port, oidc_port = options["port"], options["web_port"], options["oidc_port"]
         seed_only = options["seed_only"]
-        ports = {"emulator": port} if seed_only else {
-            "emulator": port, "web": web_port, "OIDC provider": oidc_port
-        }
+        ports = (
+            {"emulator": port}
+            if seed_only
+            else {"emulator": port, "web": web_port, "OIDC provider": oidc_port}
+        )
         self._check_ports(ports)
         var = Path(settings.VAR_DIR)
         logs = var / "log"
         logs.mkdir(parents=True, exist_ok=True)
+        # The embedded (filesystem) Celery broker needs its folders before the worker starts.
+        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+            folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
+            if isinstance(folder, str):
+                Path(folder).mkdir(parents=True, exist_ok=True)
         began = time.monotonic()
 
         if not seed_only:
@@ -219,7 +228,9 @@ class Command(BaseCommand):
             )
             while not self._sleep(1.0):
                 if not self.emulator.running():
-                    raise CommandError("the emulator stopped unexpectedly; see var/log/emulator.log")
+                    raise CommandError(
+                        "the emulator stopped unexpectedly; see var/log/emulator.log"
+                    )
             return
 
         env = child_env(
@@ -240,8 +251,19 @@ class Command(BaseCommand):
         self.children.append(
             Child(
                 "celery",
-                [python, "-m", "celery", "-A", "opsconsole", "worker", "-B", "-l", "INFO",
-                 "--concurrency", "2"],
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "opsconsole",
+                    "worker",
+                    "-B",
+                    "-l",
+                    "INFO",
+                    "--concurrency",
+                    "2",
+                ],
                 env,
                 logs / "celery.log",
             ).start()
@@ -295,9 +317,7 @@ class Command(BaseCommand):
             if self._sleep(0.3):
                 return False
             if web.exited() is not None:
-                raise CommandError(
-                    f"the web server exited with code {web.exited()}:\n{web.tail()}"
-                )
+                raise CommandError(f"the web server exited with code {web.exited()}:\n{web.tail()}")
             try:
                 requests.get(f"{url}healthz", timeout=2)
                 return True
@@ -336,4 +356,6 @@ class Command(BaseCommand):
                         f"Last lines of {child.log_path}:\n{child.tail()}"
                     )
             if self.emulator is not None and not self.emulator.running():
-                raise CommandError("the AWS emulator stopped unexpectedly; see var/log/emulator.log")
+                raise CommandError(
+                    "the AWS emulator stopped unexpectedly; see var/log/emulator.log"
+                )

@@ -49,7 +49,9 @@ def main() -> None:
                 for e in stepfunctions.iter_executions(arn)
             ]
             unsettled = [
-                e.name for e in summaries if e.status == "RUNNING" and e.name.split("-")[1] not in waiting
+                e.name
+                for e in summaries
+                if e.status == "RUNNING" and e.name.split("-")[1] not in waiting
             ]
             if not unsettled or time.monotonic() > deadline:
                 break

@@ -161,7 +161,7 @@ def emulator() -> Iterator[str]:
     from opsconsole.emulator import server
 
     with server.running(0) as running, clients.endpoint_override(running.url):
-        yield f"moto in server mode ({running.url})"
+        yield "moto in server mode on the loopback"
 
 
 def write_block(title: str, lines: list[str]) -> None:

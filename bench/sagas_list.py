@@ -26,6 +26,7 @@ from _sagas_common import (
 )
 
 LIST_TARGET_MS = 30.0
+VENDORS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 SEARCH_TARGET_MS = 20.0
 
 
@@ -47,11 +48,12 @@ def main() -> int:
     for kind in ("orders", "closures"):
         SyncState.objects.update_or_create(kind=kind, defaults={"last_success_at": timezone.now()})
     print(f"inserted {args.sagas} sagas in {time.monotonic() - started:.1f} s ({vendor})")
-    if vendor == "sqlite":
-        from django.db import connection
+    # Fresh statistics, as the database keeps them in steady state (autovacuum on
+    # PostgreSQL): the planner must know the table is big to pick the indexes.
+    from django.db import connection
 
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE" if vendor == "sqlite" else "VACUUM ANALYZE sagas_saga")
     client = viewer()
 
     def page(url: str):
@@ -73,6 +75,7 @@ def main() -> int:
     list_ok = True
     cold_ok = True
     counts: set[int] = set()
+    cold_counts: set[int] = set()
     from django.core.cache import cache
 
     def cold(url: str):
@@ -89,6 +92,7 @@ def main() -> int:
         ms, response = median_ms(page(url))
         n_rows = len(response.context["rows"])
         q1 = query_count(page(url))
+        q_cold = query_count(cold(url))
         deep = url
         for _ in range(3):  # three pages further, by cursor
             nxt = response.context["next_url"]
@@ -99,6 +103,7 @@ def main() -> int:
         q_deep = query_count(page(deep))
         deep_ms, _ = median_ms(page(deep), runs=15)
         counts.update({q1, q_deep})
+        cold_counts.add(q_cold)
         list_ok &= ms <= LIST_TARGET_MS and deep_ms <= LIST_TARGET_MS
         cold_ok &= cold_ms <= LIST_TARGET_MS
         rows.append(
@@ -109,7 +114,7 @@ def main() -> int:
             f"list {label}: cold {cold_ms:.1f} ms, warm {ms:.1f} ms "
             f"(page 4: {deep_ms:.1f} ms), queries {q1}/{q_deep}"
         )
-    constant = len(counts) == 1
+    constant = len(counts) == 1 and len(cold_counts) == 1
 
     rnd = random.Random(3)
     sample = list(
@@ -136,11 +141,13 @@ def main() -> int:
 
     if not args.no_write:
         write_block(
-            "List page and search over 100,000 sagas (bench/sagas_list.py)",
+            f"List page and search over 100,000 sagas, {VENDORS.get(vendor, vendor)} "
+            "(bench/sagas_list.py)",
             [
                 f"{args.sagas:,} synthetic sagas (80% orders), database: {vendor}, {stamp()}. "
                 "Median server time of the full request through the Django test client "
-                "(30 runs after 3 warm-ups); queries per request on page 1 / page 4.",
+                "(30 runs after 3 warm-ups); queries per request on page 1 / page 4 "
+                "(counts cached).",
                 "",
                 "| list /sagas/orders/ with | rows | page 1, counts recomputed | page 1 | "
                 "page 4 | queries |",
@@ -150,8 +157,8 @@ def main() -> int:
                 f"- List target <= {LIST_TARGET_MS:.0f} ms: {'met' if list_ok else 'MISSED'} "
                 f"(the status-tab counts are cached {COUNTS_TTL}s per filter and sync; with them "
                 f"recomputed on every request: {'met' if cold_ok else 'missed'}); "
-                f"constant query count: {'yes' if constant else 'NO'} ({sorted(counts)}; one "
-                "fewer when the counts come from the cache).",
+                f"constant query count: {'yes' if constant else 'NO'} ({sorted(counts)} with "
+                f"the counts cached, {sorted(cold_counts)} when they are recomputed).",
                 f"- Search (header search, one hit redirects to the case page), business key "
                 f"or correlation id, {len(sample)} random sagas: median {search_median:.1f} ms, "
                 f"{search_q} queries; target <= {SEARCH_TARGET_MS:.0f} ms: "

@@ -134,7 +134,7 @@ def _save_detail(saga: Saga, detail: SagaDetail, fresh: bool) -> None:
         )
     else:
         detail.save()
-    saga.sagadetail = detail
+    saga.sagadetail = detail  # type: ignore[attr-defined]  # the reverse one-to-one
 
 
 def _read_items(

@@ -82,7 +82,7 @@ class SagaFilterForm(forms.Form):
     order = forms.ChoiceField(required=False, choices=ORDER_CHOICES, label="Sort")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
             self.add_error("until", "must be after From")
@@ -284,10 +284,11 @@ def keyset_page(
         qs = qs.only(*fields)
     if back_cursor is not None:
         at, pk = back_cursor
+        # The bound on started_at alone lets the index range scan start at the cursor.
         if newest:
-            cond = Q(started_at__gt=at) | Q(started_at=at, id__gt=pk)
+            cond = Q(started_at__gte=at) & (Q(started_at__gt=at) | Q(id__gt=pk))
         else:
-            cond = Q(started_at__lt=at) | Q(started_at=at, id__lt=pk)
+            cond = Q(started_at__lte=at) & (Q(started_at__lt=at) | Q(id__lt=pk))
         rows = list(qs.filter(cond).order_by(*backward)[: size + 1])
         has_more_before = len(rows) > size
         rows = list(reversed(rows[:size]))
@@ -299,9 +300,9 @@ def keyset_page(
     if cursor is not None:
         at, pk = cursor
         if newest:
-            cond = Q(started_at__lt=at) | Q(started_at=at, id__lt=pk)
+            cond = Q(started_at__lte=at) & (Q(started_at__lt=at) | Q(id__lt=pk))
         else:
-            cond = Q(started_at__gt=at) | Q(started_at=at, id__gt=pk)
+            cond = Q(started_at__gte=at) & (Q(started_at__gt=at) | Q(id__gt=pk))
         qs = qs.filter(cond)
     rows = list(qs.order_by(*forward)[: size + 1])
     has_more = len(rows) > size

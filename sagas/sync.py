@@ -45,6 +45,17 @@ FIRST_PAGE_SIZE = 50  # an incremental sync usually needs only the newest few
 PAGE_SIZE = 1000  # ListExecutions' maximum
 TAIL_EVENTS = 60  # enough for a step with its retries, or a compensation path's end
 ACTIVE_REFRESH_BUDGET = 200  # history tails per sync for sagas still running
+# History tails per sync for executions that ended other than in success (where they failed,
+# what was compensated). Beyond it, in a big first sync, the newest get theirs at once and
+# the rest are backfilled by the next syncs: the list is complete first, enriched after.
+TERMINAL_TAIL_BUDGET = 300
+_BACKFILL_STATUSES = (
+    SagaStatus.FAILED,
+    SagaStatus.COMPENSATED,
+    SagaStatus.NEEDS_REVIEW,
+    SagaStatus.TIMED_OUT,
+    SagaStatus.ABORTED,
+)
 WORKERS = 8  # concurrent AWS calls while describing new executions
 UPSERT_BATCH = 500
 # The item holding a saga's business status: sort key attribute and the values tried.
@@ -375,6 +386,8 @@ def sync_kind(
             else:
                 raise
         works.extend(_active_refresh(kind, sm_arn, works, env, result, now))
+        if not full:
+            _budget_terminal_tails(kind, works)
         _run_fetches(works, env, counter, progress, kind.key)
 
         pairs: list[tuple[_Work, Saga]] = []
@@ -518,6 +531,35 @@ def _active_refresh(
             budget -= 1
             works.append(_Work(arn=row.execution_arn, row=row, describe=False))
     return works
+
+
+def _budget_terminal_tails(kind: SagaKind, works: list[_Work]) -> None:
+    """Spend at most TERMINAL_TAIL_BUDGET history reads on ended executions this sync: the
+    newest new ones first, then the backlog of rows still without theirs."""
+    budget = TERMINAL_TAIL_BUDGET
+    for work in works:
+        status = work.summary.status if work.summary else ""
+        if status in ("FAILED", "TIMED_OUT", "ABORTED"):
+            if budget > 0:
+                budget -= 1
+            else:
+                work.tail = False
+    if budget <= 0:
+        return
+    taken = {w.arn for w in works}
+    backlog = (
+        Saga.objects.filter(
+            status__in=_BACKFILL_STATUSES, history_checked_at__isnull=True, kind=kind.key
+        )
+        .exclude(sfn_status="SUCCEEDED")
+        .order_by("-started_at", "-id")[: budget * 2]
+    )
+    for row in backlog:
+        if budget <= 0:
+            break
+        if row.execution_arn not in taken:
+            budget -= 1
+            works.append(_Work(arn=row.execution_arn, row=row, describe=False))
 
 
 def upsert(rows: list[Saga]) -> None:

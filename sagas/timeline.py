@@ -387,30 +387,30 @@ def build_timeline(events: Iterable[HistoryEvent], rules: TimelineRules | None =
 
         if t.endswith("StateExited"):
             name = str(d.get("name", "?"))
-            v = open_by_name(name, owner)
-            if v is None:  # a tail of history: its entry is older than what we read
+            exited = open_by_name(name, owner)
+            if exited is None:  # a tail of history: its entry is older than what we read
                 visit_of[e.id], lane_of[e.id] = None, lane
                 continue
-            v.exited_at = e.timestamp
-            v.exited_id = e.id
-            v.output = d.get("output")
-            if v.state_type in ("Parallel", "Map"):
-                close_descendants(v, e.timestamp, ABORTED)
-            visit_of[e.id], lane_of[e.id] = v.index, v.lane
+            exited.exited_at = e.timestamp
+            exited.exited_id = e.id
+            exited.output = d.get("output")
+            if exited.state_type in ("Parallel", "Map"):
+                close_descendants(exited, e.timestamp, ABORTED)
+            visit_of[e.id], lane_of[e.id] = exited.index, exited.lane
             continue
 
         if t in _CONTAINER_CLOSERS:
-            container = innermost_container(lane)
-            if container is None and owner is not None:
-                container = visits[owner]
-            if container is not None:
+            closing = innermost_container(lane)
+            if closing is None and owner is not None:
+                closing = visits[owner]
+            if closing is not None:
                 failed = not t.endswith("Succeeded")
-                container.container_failed = failed
+                closing.container_failed = failed
                 if failed:
-                    close_descendants(container, e.timestamp, FAILED)
-                    container.fail_error = str(d.get("error") or "")
-                    container.fail_cause = str(d.get("cause") or "")
-                visit_of[e.id], lane_of[e.id] = container.index, container.lane
+                    close_descendants(closing, e.timestamp, FAILED)
+                    closing.fail_error = str(d.get("error") or "")
+                    closing.fail_cause = str(d.get("cause") or "")
+                visit_of[e.id], lane_of[e.id] = closing.index, closing.lane
             else:
                 visit_of[e.id], lane_of[e.id] = owner, lane
             continue
@@ -519,10 +519,9 @@ def build_timeline(events: Iterable[HistoryEvent], rules: TimelineRules | None =
                 deadline = last.scheduled_at + timedelta(seconds=timeout)
         label = ""
         if v.lane:
-            container_index, number = v.lane[-1]
-            container = visits[container_index]
-            word = "iteration" if container.state_type == "Map" else "branch"
-            label = f"{container.name} · {word} {number}"
+            parent = visits[v.lane[-1][0]]
+            word = "iteration" if parent.state_type == "Map" else "branch"
+            label = f"{parent.name} · {word} {v.lane[-1][1]}"
         # Inside a compensation Map/Parallel, every state is part of the unwinding.
         compensating = v.name in rules.compensation_steps or any(
             out[ci].is_compensation for ci, _ in v.lane if ci < len(out)

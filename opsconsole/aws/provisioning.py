@@ -223,3 +223,17 @@ def subscribe_queue(topic_arn: str, queue_arn: str, env: AwsEnvironment | None =
         ReturnSubscriptionArn=True,
     )
     return str(result["SubscriptionArn"])
+
+
+@aws_call("DeleteMessageBatch")
+def delete_messages(url: str, receipt_handles: list[str], env: AwsEnvironment | None = None) -> int:
+    """Delete received messages, 10 a call; return how many could not be deleted."""
+    sqs = client("sqs", env)
+    failed = 0
+    for start in range(0, len(receipt_handles), SQS_BATCH):
+        entries = [
+            {"Id": str(i), "ReceiptHandle": handle}
+            for i, handle in enumerate(receipt_handles[start : start + SQS_BATCH])
+        ]
+        failed += len(sqs.delete_message_batch(QueueUrl=url, Entries=entries).get("Failed", []))
+    return failed

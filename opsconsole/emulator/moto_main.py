@@ -15,8 +15,10 @@ Run as `python -m opsconsole.emulator.moto_main -H 127.0.0.1 -p PORT` (what serv
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import logging
+import signal
 import sys
 import threading
 from typing import Any
@@ -115,15 +117,38 @@ def call_services_in_process() -> None:
     botocore_stubber.enabled = True
 
 
+def lock_free_backend_lookups() -> None:
+    """Skip moto's global lock when a backend already exists (double-checked locking).
+
+    moto takes one process-wide lock, and compares its list of services, on every access
+    to any backend; with hundreds of execution threads that lock becomes a convoy. The
+    account's backend, once created, is only removed by moto's reset, which clears the
+    dictionary under the same lock, so a present key means there is nothing to create.
+    """
+    from moto.core.base_backend import BackendDict
+
+    original = BackendDict._create_account_specific_backend
+
+    def create_if_missing(self: Any, account_id: str) -> None:
+        if dict.__contains__(self, account_id):
+            return
+        original(self, account_id)
+
+    BackendDict._create_account_specific_backend = create_if_missing  # type: ignore[method-assign]
+
+
 def speed_up() -> None:
     """Apply the caches (the server process calls this before moto starts)."""
     call_services_in_process()
+    lock_free_backend_lookups()
     cache_task_clients()
     cache_parsed_definitions()
     cache_json_paths()
 
 
 def main(argv: list[str] | None = None) -> None:
+    # `kill -USR1 <pid>` writes every thread's stack to the emulator log (a stuck execution).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     # Every failed JSONPath probe (a Choice's IsPresent: false) is logged as an ERROR; the
     # execution history already tells what happened.
     logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(

@@ -4,26 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sagas', '0002_detail_sync_state'),
+        ("sagas", "0002_detail_sync_state"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='saga',
-            name='saga_kind_deadline',
+            model_name="saga",
+            name="saga_kind_deadline",
         ),
         migrations.AddIndex(
-            model_name='saga',
-            index=models.Index(fields=['kind', 'step_deadline', 'status'], name='saga_kind_deadline_st'),
+            model_name="saga",
+            index=models.Index(
+                fields=["kind", "step_deadline", "status"], name="saga_kind_deadline_st"
+            ),
         ),
         migrations.AddIndex(
-            model_name='saga',
-            index=models.Index(fields=['kind', 'current_step', 'status'], name='saga_kind_step_status'),
+            model_name="saga",
+            index=models.Index(
+                fields=["kind", "current_step", "status"], name="saga_kind_step_status"
+            ),
         ),
         migrations.AddIndex(
-            model_name='saga',
-            index=models.Index(fields=['kind', 'started_at', 'status'], name='saga_kind_started_st'),
+            model_name="saga",
+            index=models.Index(
+                fields=["kind", "started_at", "status"], name="saga_kind_started_st"
+            ),
         ),
     ]

@@ -94,13 +94,14 @@ def seeded(aws: None, db: None) -> Iterator[Any]:
 
 @pytest.fixture
 def finished_world(aws: None, db: None) -> Any:
-    """The demo world with six orders that finish on their own (confirmed or compensated)."""
+    """The demo world with six orders that finish on their own: four confirmed, two
+    compensated (declined cards)."""
     from opsconsole.emulator import seed, world
 
     w = world.build()
-    planned = [
-        p for p in seed.plan(25, 0, well_known=False) if p.outcome in ("succeeded", "declined")
-    ][:6]
+    plan = seed.plan(200, 0, well_known=False)
+    planned = [p for p in plan if p.outcome == "succeeded"][:4]
+    planned += [p for p in plan if p.outcome == "declined"][:2]
     for p in planned:
         stepfunctions.start_execution(
             w.order_state_machine_arn, seed.execution_name(p.kind, p.key, 1), p.payload

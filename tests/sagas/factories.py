@@ -75,8 +75,12 @@ def saga_from_history(name: str, **fields: Any) -> Saga:
         history_complete=terminal,
         history_fetched_at=timezone.now(),
         items=[
-            {"pk": f"ORDER#{doc['business_key']}", "sk": "META", "status": saga.business_status,
-             "customerEmail": "someone@example.net"},
+            {
+                "pk": f"ORDER#{doc['business_key']}",
+                "sk": "META",
+                "status": saga.business_status,
+                "customerEmail": "someone@example.net",
+            },
             {"pk": f"ORDER#{doc['business_key']}", "sk": "PAYMENT", "status": "REFUNDED"},
         ],
         items_fetched_at=timezone.now(),

@@ -28,8 +28,13 @@ def ticketing(db) -> Client:
 def test_it_lists_sagas_with_filters_and_a_cursor(ticketing):
     now = timezone.now()
     for i in range(60):
-        make_saga("orders", str(100 + i), SagaStatus.WAITING if i % 2 else SagaStatus.SUCCEEDED,
-                  started=now - timedelta(minutes=i + 1), step="AwaitApproval" if i % 2 else "")
+        make_saga(
+            "orders",
+            str(100 + i),
+            SagaStatus.WAITING if i % 2 else SagaStatus.SUCCEEDED,
+            started=now - timedelta(minutes=i + 1),
+            step="AwaitApproval" if i % 2 else "",
+        )
     make_saga("closures", "77", SagaStatus.WAITING, step="AwaitClosureApproval")
     response = ticketing.get("/api/v1/sagas/", {"kind": "orders", "status": "waiting"})
     assert response.status_code == 200
@@ -61,8 +66,9 @@ def test_it_lists_with_a_constant_number_of_queries(ticketing, django_assert_num
 
 
 def test_it_explains_bad_parameters(ticketing):
-    response = ticketing.get("/api/v1/sagas/", {"kind": "parcels", "status": "lost",
-                                                "since": "yesterday"})
+    response = ticketing.get(
+        "/api/v1/sagas/", {"kind": "parcels", "status": "lost", "since": "yesterday"}
+    )
     assert response.status_code == 400
     body = response.json()
     assert "unknown saga kind 'parcels'" in body["kind"][0]

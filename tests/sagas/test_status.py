@@ -14,13 +14,16 @@ APPROVAL = frozenset({"AwaitApproval"})
     ("inputs", "expected"),
     [
         (StatusInputs("RUNNING", "PENDING", "ChargePayment"), SagaStatus.RUNNING),
-        (StatusInputs("RUNNING", "PENDING", "AwaitApproval", callback_pending=True),
-         SagaStatus.WAITING),
-        (StatusInputs("RUNNING", "", "AwaitApproval", approval_steps=APPROVAL),
-         SagaStatus.WAITING),
+        (
+            StatusInputs("RUNNING", "PENDING", "AwaitApproval", callback_pending=True),
+            SagaStatus.WAITING,
+        ),
+        (StatusInputs("RUNNING", "", "AwaitApproval", approval_steps=APPROVAL), SagaStatus.WAITING),
         (StatusInputs("SUCCEEDED", "CONFIRMED"), SagaStatus.SUCCEEDED),
-        (StatusInputs("FAILED", "CANCELLED_COMPENSATED", compensation_ran=True),
-         SagaStatus.COMPENSATED),
+        (
+            StatusInputs("FAILED", "CANCELLED_COMPENSATED", compensation_ran=True),
+            SagaStatus.COMPENSATED,
+        ),
         (StatusInputs("FAILED", "", compensation_ran=True), SagaStatus.COMPENSATED),
         (StatusInputs("FAILED", "NEEDS_REVIEW", "BookShipment"), SagaStatus.NEEDS_REVIEW),
         (StatusInputs("FAILED", "active", "AwaitClosureApproval"), SagaStatus.FAILED),

@@ -194,3 +194,23 @@ def test_it_reads_business_statuses_fifty_keys_a_call(finished_world, aws_calls)
     assert calls == 2 and aws_calls["BatchGetItem"] == 2  # 66 keys x 2 candidate items
     assert set(statuses.values()) <= {"CONFIRMED", "CANCELLED_COMPENSATED"}
     assert set(statuses) == set(keys)
+
+
+def test_it_lists_everything_first_and_backfills_where_failures_happened(
+    finished_world, monkeypatch, aws_calls
+):
+    monkeypatch.setattr(sync, "TERMINAL_TAIL_BUDGET", 1)
+    actions.sync_all_kinds()
+    failed = Saga.objects.filter(sfn_status="FAILED")
+    assert failed.count() >= 2, "the finished world has declined orders"
+    assert failed.filter(current_step="").count() == failed.count() - 1
+    assert all(s.status == SagaStatus.COMPENSATED for s in failed)  # status needs no history
+
+    for _ in range(failed.count()):
+        actions.sync_all_kinds()
+
+    assert not failed.filter(current_step="").exists()
+    assert set(failed.values_list("current_step", flat=True)) == {"ChargePayment"}
+    aws_calls.clear()
+    actions.sync_all_kinds()
+    assert dict(aws_calls) == {"ListExecutions": 2}

@@ -24,18 +24,26 @@ pytestmark = pytest.mark.django_db
 
 def synced(*kinds: str) -> None:
     for kind in kinds or ("orders", "closures"):
-        SyncState.objects.update_or_create(
-            kind=kind, defaults={"last_success_at": timezone.now()}
-        )
+        SyncState.objects.update_or_create(kind=kind, defaults={"last_success_at": timezone.now()})
 
 
 def many(n: int, kind: str = "orders", start: int = 1000, **fields) -> list[Saga]:
     now = timezone.now()
-    statuses = [SagaStatus.SUCCEEDED, SagaStatus.WAITING, SagaStatus.COMPENSATED,
-                SagaStatus.RUNNING]
+    statuses = [
+        SagaStatus.SUCCEEDED,
+        SagaStatus.WAITING,
+        SagaStatus.COMPENSATED,
+        SagaStatus.RUNNING,
+    ]
     return [
-        make_saga(kind, str(start + i), statuses[i % 4], started=now - timedelta(minutes=i + 1),
-                  step="AwaitApproval" if i % 4 == 1 else "", **fields)
+        make_saga(
+            kind,
+            str(start + i),
+            statuses[i % 4],
+            started=now - timedelta(minutes=i + 1),
+            step="AwaitApproval" if i % 4 == 1 else "",
+            **fields,
+        )
         for i in range(n)
     ]
 
@@ -66,7 +74,8 @@ def test_it_filters_by_status_step_and_time_and_keeps_the_filters_in_the_links(v
     assert rows_of(response) == ["1001", "1005", "1009"]
     assert all(t["url"].count("step=AwaitApproval") == 1 for t in response.context["tabs"])
     old = viewer_client.get(
-        "/sagas/orders/?until=" + (timezone.now() - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M")
+        "/sagas/orders/?until="
+        + (timezone.now() - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M")
     )
     assert rows_of(old) == ["1010", "1011"]
 
@@ -74,10 +83,20 @@ def test_it_filters_by_status_step_and_time_and_keeps_the_filters_in_the_links(v
 def test_it_finds_stuck_sagas_past_their_step_sla(viewer_client):
     synced()
     now = timezone.now()
-    make_saga("orders", "late", SagaStatus.RUNNING, step="ChargePayment",
-              step_deadline=now - timedelta(minutes=1))
-    make_saga("orders", "fine", SagaStatus.RUNNING, step="ChargePayment",
-              step_deadline=now + timedelta(minutes=1))
+    make_saga(
+        "orders",
+        "late",
+        SagaStatus.RUNNING,
+        step="ChargePayment",
+        step_deadline=now - timedelta(minutes=1),
+    )
+    make_saga(
+        "orders",
+        "fine",
+        SagaStatus.RUNNING,
+        step="ChargePayment",
+        step_deadline=now + timedelta(minutes=1),
+    )
     make_saga("orders", "done", SagaStatus.SUCCEEDED)
     response = viewer_client.get("/sagas/orders/?stuck=1")
     assert rows_of(response) == ["late"]
@@ -100,8 +119,9 @@ def test_it_pages_with_a_cursor_not_an_offset(viewer_client):
     assert not any("OFFSET" in q["sql"].upper() for q in ctx.captured_queries)
 
 
-def test_it_keeps_a_constant_number_of_queries_however_many_rows(viewer_client,
-                                                                  django_assert_num_queries):
+def test_it_keeps_a_constant_number_of_queries_however_many_rows(
+    viewer_client, django_assert_num_queries
+):
     synced()
     many(3)
     with CaptureQueriesContext(connection) as small:
@@ -119,17 +139,20 @@ def test_it_keeps_a_constant_number_of_queries_however_many_rows(viewer_client,
 def test_it_updates_in_place_with_htmx_and_polls_only_while_rows_are_running(viewer_client):
     synced()
     many(4)
-    browser = viewer_client.get("/sagas/orders/?status=waiting", HTTP_HX_REQUEST="true",
-                                HTTP_HX_TARGET="saga-browser")
+    browser = viewer_client.get(
+        "/sagas/orders/?status=waiting", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="saga-browser"
+    )
     html = browser.content.decode()
     assert html.lstrip().startswith('<div id="saga-browser"')
     assert "<html" not in html
-    rows = viewer_client.get("/sagas/orders/?status=waiting", HTTP_HX_REQUEST="true",
-                             HTTP_HX_TARGET="saga-rows")
+    rows = viewer_client.get(
+        "/sagas/orders/?status=waiting", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="saga-rows"
+    )
     body = rows.content.decode().strip()
     assert body.startswith('<tbody id="saga-rows"') and 'hx-trigger="every' in body
-    done = viewer_client.get("/sagas/orders/?status=succeeded", HTTP_HX_REQUEST="true",
-                             HTTP_HX_TARGET="saga-rows")
+    done = viewer_client.get(
+        "/sagas/orders/?status=succeeded", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="saga-rows"
+    )
     assert "hx-trigger" not in done.content.decode()
 
 
@@ -186,7 +209,9 @@ def test_it_finds_a_saga_by_any_id_and_opens_a_single_hit(viewer_client):
     both = viewer_client.get("/sagas/search/", {"q": "corr-shared"})
     assert both.status_code == 200
     assert sorted(s.business_key for s in (r["saga"] for r in both.context["rows"])) == [
-        "77", "9001"]
+        "77",
+        "9001",
+    ]
     none = viewer_client.get("/sagas/search/", {"q": "nothing-like-this"})
     assert "No saga matches" in none.content.decode()
 
@@ -220,7 +245,7 @@ def test_it_shows_a_compensated_order_with_its_compensation_steps_from_the_cache
     assert "compensated: ReleaseInventory, MarkCompensated, PublishOrderFailed" in html
     assert html.count("data-compensation") >= 3
     assert 'data-step="ChargePayment" data-outcome="caught"' in html
-    assert "<svg class=\"gantt\"" in html
+    assert '<svg class="gantt"' in html
     assert "data-aws-banner" not in html  # nothing was fetched: the history is final
     assert "someone@example.net" not in html  # masked for a viewer
     assert "eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1" in html
@@ -231,11 +256,13 @@ def test_it_shows_a_compensated_order_with_its_compensation_steps_from_the_cache
         viewer_client.get(url)
 
 
-def test_it_shows_a_waiting_order_that_refreshes_itself_and_its_approval_slot(viewer_client,
-                                                                             monkeypatch):
+def test_it_shows_a_waiting_order_that_refreshes_itself_and_its_approval_slot(
+    viewer_client, monkeypatch
+):
     synced()
-    saga = saga_from_history("order_waiting_service", status=SagaStatus.WAITING,
-                             step="AwaitApproval")
+    saga = saga_from_history(
+        "order_waiting_service", status=SagaStatus.WAITING, step="AwaitApproval"
+    )
 
     def unreachable(*args, **kwargs):
         raise AwsUnavailable("AWS endpoint unreachable during GetExecutionHistory")
@@ -251,8 +278,9 @@ def test_it_shows_a_waiting_order_that_refreshes_itself_and_its_approval_slot(vi
     assert "Running; now in AwaitApproval" in html  # from the cached history
     assert "data-polling" in html and 'hx-trigger="every' in html
     assert "/approvals/saga/" in html  # the approvals panel slot
-    live = viewer_client.get(f"/sagas/orders/{saga.pk}/", HTTP_HX_REQUEST="true",
-                             HTTP_HX_TARGET="case-live")
+    live = viewer_client.get(
+        f"/sagas/orders/{saga.pk}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="case-live"
+    )
     assert live.content.decode().lstrip().startswith('<div id="case-live"')
 
 
@@ -261,8 +289,14 @@ def test_it_lists_console_actions_on_the_saga(viewer_client):
 
     synced()
     saga = saga_from_history("order_declined")
-    record(Actor.system("ops"), "redrive_execution", result="succeeded", target_type="saga",
-           target_id=saga.execution_arn, reason="payments fixed")
+    record(
+        Actor.system("ops"),
+        "redrive_execution",
+        result="succeeded",
+        target_type="saga",
+        target_id=saga.execution_arn,
+        reason="payments fixed",
+    )
     html = viewer_client.get(f"/sagas/orders/{saga.pk}/").content.decode()
     assert "redrive_execution" in html and "payments fixed" in html
 
@@ -270,3 +304,12 @@ def test_it_lists_console_actions_on_the_saga(viewer_client):
 def test_it_answers_404_for_a_saga_of_another_kind(viewer_client):
     saga = make_saga("closures", "77")
     assert viewer_client.get(f"/sagas/orders/{saga.pk}/").status_code == 404
+
+
+def test_it_keeps_a_custom_time_range_in_the_form(viewer_client):
+    synced()
+    html = viewer_client.get(
+        "/sagas/orders/?since=2026-01-01T10:00&until=2026-01-02T09:30"
+    ).content.decode()
+    assert 'name="since" value="2026-01-01T10:00"' in html
+    assert 'name="until" value="2026-01-02T09:30"' in html

@@ -28,7 +28,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from opsconsole.aws import clients
-from opsconsole.emulator import seed, server, traffic, world
+from opsconsole.emulator import consumers, seed, server, traffic, world
 from opsconsole.emulator.users import DEMO_USERS
 from opsconsole.settings import child_env
 
@@ -121,6 +121,7 @@ class Command(BaseCommand):
         self.emulator: server.EmulatorServer | None = None
         self.oidc_handle: Any = None
         self.traffic: traffic.TrafficGenerator | None = None
+        self.consumers: consumers.Consumers | None = None
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
@@ -148,13 +149,19 @@ class Command(BaseCommand):
         self.stopping.set()
         if self.traffic is not None:
             self.traffic.stop()
-        for child in reversed(self.children):
-            child.stop()
+        if self.consumers is not None:
+            self.consumers.stop()
+        # Every process group is told at once, so one slow goodbye doesn't queue the others.
+        stoppers = [threading.Thread(target=child.stop) for child in self.children]
+        if self.emulator is not None:
+            stoppers.append(threading.Thread(target=self.emulator.stop))
+        for stopper in stoppers:
+            stopper.start()
         if self.oidc_handle is not None:
             with contextlib.suppress(Exception):
                 self.oidc_handle.stop()
-        if self.emulator is not None:
-            self.emulator.stop()
+        for stopper in stoppers:
+            stopper.join()
         clients.set_endpoint_override(None)
         if self.children or self.emulator is not None:
             self.stdout.write("Everything is stopped.")
@@ -209,6 +216,8 @@ class Command(BaseCommand):
 
         built_at = time.monotonic()
         built = world.build()
+        # The downstream services consume from the start, so queues don't pile up.
+        self.consumers = consumers.Consumers(built).start()
         report = seed.seed(
             options["orders"],
             options["closures"],

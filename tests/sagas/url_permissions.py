@@ -1,0 +1,36 @@
+"""Permission-matrix entries for the saga pages and API (see tests/identity/matrix.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.identity.matrix import api, page
+
+
+def _saga() -> Any:
+    """A compensated order with its history cached: its pages need no AWS call."""
+    from sagas.models import Saga
+    from tests.sagas.factories import saga_from_history
+
+    found = Saga.objects.filter(kind="orders", business_key="8843").first()
+    return found or saga_from_history("order_declined", business_status="CANCELLED_COMPENSATED")
+
+
+def _case() -> dict[str, Any]:
+    return {"kind": "orders", "pk": _saga().pk}
+
+
+def _ref() -> dict[str, Any]:
+    return {"ref": str(_saga().pk)}
+
+
+URL_PERMISSIONS = {
+    "home": page("viewer"),
+    "sagas:list": page("viewer", kwargs={"kind": "orders"}),
+    "sagas:search": page("viewer", query="q=nothing-matches"),
+    "sagas:export": page("viewer", kwargs={"kind": "orders"}),
+    "sagas:detail": page("viewer", kwargs=_case),
+    "api-sagas": api("viewer"),
+    "api-saga": api("viewer", kwargs=_ref),
+    "api-saga-timeline": api("viewer", kwargs=_ref),
+}

@@ -377,5 +377,7 @@ LOGGING = {
         "botocore": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "werkzeug": {"level": "WARNING"},
+        # The emulator logs every failed state as an error; failures are the console's data.
+        "moto": {"level": "CRITICAL"},
     },
 }

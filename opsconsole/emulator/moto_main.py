@@ -15,10 +15,8 @@ Run as `python -m opsconsole.emulator.moto_main -H 127.0.0.1 -p PORT` (what serv
 
 from __future__ import annotations
 
-import faulthandler
 import importlib
 import logging
-import signal
 import sys
 import threading
 from typing import Any
@@ -137,18 +135,47 @@ def lock_free_backend_lookups() -> None:
     BackendDict._create_account_specific_backend = create_if_missing  # type: ignore[method-assign]
 
 
+def cheap_retention_checks() -> None:
+    """Check a message's retention without recomputing all of its queue's attributes.
+
+    moto's ReceiveMessage asks, for each candidate message, for the queue's attributes,
+    which counts every message in the queue three times: receiving is quadratic in the
+    queue's depth. The retention period is a plain attribute of the queue.
+    """
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    def is_message_valid_based_on_retention_period(
+        self: Any, queue_name: str, message: Any
+    ) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > unix_time())
+
+    SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        is_message_valid_based_on_retention_period
+    )
+
+
+def cache_module_list() -> None:
+    """List moto's service packages once, not on every HTTP request (under a global lock)."""
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+
+
 def speed_up() -> None:
     """Apply the caches (the server process calls this before moto starts)."""
     call_services_in_process()
     lock_free_backend_lookups()
+    cheap_retention_checks()
+    cache_module_list()
     cache_task_clients()
     cache_parsed_definitions()
     cache_json_paths()
 
 
 def main(argv: list[str] | None = None) -> None:
-    # `kill -USR1 <pid>` writes every thread's stack to the emulator log (a stuck execution).
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
     # Every failed JSONPath probe (a Choice's IsPresent: false) is logged as an ERROR; the
     # execution history already tells what happened.
     logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(

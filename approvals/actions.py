@@ -1008,7 +1008,7 @@ def retire_finished() -> tuple[int, int]:
     return expired, closed
 
 
-_SAGA_TERMINAL_TO_SFN = {
+_SAGA_TERMINAL_TO_SFN: dict[str, str] = {
     SagaStatus.TIMED_OUT: "TIMED_OUT",
     SagaStatus.ABORTED: "ABORTED",
     SagaStatus.FAILED: "FAILED",

@@ -102,7 +102,7 @@ def _me(request: HttpRequest) -> str:
 
 @require_GET
 @role_required(VIEWER)
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-Target")
 def inbox(request: HttpRequest) -> HttpResponse:
     tab = "history" if request.GET.get("tab") == "history" else "waiting"
     form = InboxFilterForm(request.GET or None)
@@ -210,6 +210,7 @@ def _redirect_back(request: HttpRequest, req: ApprovalRequest) -> HttpResponse:
 
 @require_POST
 @approver_required
+@vary_on_headers("HX-Request")
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
     req = _get_request(pk)
     form = DecisionForm(request.POST)
@@ -256,6 +257,7 @@ def _form_error(form: DecisionForm) -> str:
 
 @require_POST
 @approver_required
+@vary_on_headers("HX-Request")
 def claim(request: HttpRequest, pk: int) -> HttpResponse:
     req = _get_request(pk)
     try:
@@ -274,11 +276,15 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @approver_required
+@vary_on_headers("HX-Request")
 def unclaim(request: HttpRequest, pk: int) -> HttpResponse:
     req = _get_request(pk)
     try:
         req = actions.unclaim(req.pk, actor=audit.actor_for(request))
     except actions.ApprovalError as exc:
+        if request.htmx:
+            # A redirect would be followed and a whole page swapped into the panel.
+            return _panel_response(request, req, error=str(exc))
         messages.error(request, str(exc))
         return _redirect_back(request, req)
     if request.htmx:
@@ -324,8 +330,10 @@ def bulk_decide(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @role_required(VIEWER)
+@vary_on_headers("HX-Request")
 def saga_panel(request: HttpRequest, saga_id: int) -> HttpResponse:
-    """The case page's approvals panel for one saga (loaded with hx-get)."""
+    """The case page's approvals panel for one saga: a fragment for the case page's hx-get,
+    a page of its own for the no-JavaScript link."""
     saga = Saga.objects.filter(pk=saga_id).first()
     if saga is None:
         raise Http404("No such saga.")
@@ -337,8 +345,9 @@ def saga_panel(request: HttpRequest, saga_id: int) -> HttpResponse:
     now = timezone.now()
     me = _me(request)
     rows = [_row(r, me, now) for r in requests]
+    template = "approvals/_saga_panel.html" if request.htmx else "approvals/saga_panel.html"
     return render(
         request,
-        "approvals/_saga_panel.html",
+        template,
         {"saga": saga, "rows": rows, "case_url": case_page_url(saga), "open": OPEN_STATUSES},
     )

@@ -17,7 +17,7 @@ from opsconsole.aws.stepfunctions import HISTORY_MAX_EVENTS, HistoryEvent
 from opsconsole.registry import SagaKind, get_registry
 
 from . import sync
-from .masking import scrub_tokens_in_text
+from .masking import registry_token_keys, scrub_tokens_in_text
 from .models import Saga, SagaDetail
 from .timeline import (
     Timeline,
@@ -105,12 +105,14 @@ class CaseData:
     notes: list[str] = field(default_factory=list)
 
 
-def _scrub(event: HistoryEvent) -> dict[str, Any]:
+def _scrub(event: HistoryEvent, token_keys: tuple[str, ...] = ()) -> dict[str, Any]:
     """An event as stored: task tokens never reach the database or a page."""
     raw = event_to_json(event)
     details = {}
     for key, value in (raw.get("details") or {}).items():
-        details[key] = scrub_tokens_in_text(value) if isinstance(value, str) else value
+        details[key] = (
+            scrub_tokens_in_text(value, token_keys=token_keys) if isinstance(value, str) else value
+        )
     raw["details"] = details
     return raw
 
@@ -226,7 +228,8 @@ def load_case(saga: Saga, *, now: datetime | None = None) -> CaseData:
         try:
             after = cached[-1].id if cached else 0
             new, history_calls = stepfunctions.get_history_after(saga.execution_arn, after, env)
-            events = _merge(cached, [_scrub_event(e) for e in new])
+            token_keys = registry_token_keys()
+            events = _merge(cached, [_scrub_event(e, token_keys) for e in new])
             timeline = build_timeline(events, rules)
             detail.history = [event_to_json(e) for e in events]
             detail.history_event_count = len(events)
@@ -271,8 +274,8 @@ def load_case(saga: Saga, *, now: datetime | None = None) -> CaseData:
     )
 
 
-def _scrub_event(event: HistoryEvent) -> HistoryEvent:
-    return event_from_json(_scrub(event))
+def _scrub_event(event: HistoryEvent, token_keys: tuple[str, ...] = ()) -> HistoryEvent:
+    return event_from_json(_scrub(event, token_keys))
 
 
 def _update_read_model(

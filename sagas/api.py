@@ -147,7 +147,7 @@ class SagaDetail(APIView):
                 "initiator": {"type": saga.initiator_type, "id": saga.initiator_id},
                 "amount": str(saga.amount) if saga.amount is not None else None,
                 "currency": saga.currency,
-                "last_cause": saga.last_cause,
+                "last_cause": mask(saga.last_cause),
                 "compensation_ran": saga.compensation_ran,
                 "waiting_for_callback": saga.callback_pending,
                 "dynamodb": {
@@ -174,7 +174,7 @@ def timeline_json(timeline: Timeline, mask: Any, now: datetime) -> dict[str, Any
         "started_at": _iso(timeline.started_at),
         "ended_at": _iso(timeline.ended_at),
         "error": timeline.error,
-        "cause": timeline.cause,
+        "cause": mask(timeline.cause),
         "failed_step": failure.name if failure else None,
         "compensation_steps_run": [v.name for v in timeline.compensation_visits],
         "event_count": timeline.event_count,
@@ -190,7 +190,7 @@ def timeline_json(timeline: Timeline, mask: Any, now: datetime) -> dict[str, Any
                 ),
                 "outcome": v.outcome,
                 "error": v.error,
-                "cause": v.cause,
+                "cause": mask(v.cause),
                 "caught_to": v.caught_to or None,
                 "branch": v.branch_label or None,
                 "compensation": v.is_compensation,
@@ -204,7 +204,7 @@ def timeline_json(timeline: Timeline, mask: Any, now: datetime) -> dict[str, Any
                         "ended_at": _iso(a.ended_at),
                         "outcome": a.outcome,
                         "error": a.error,
-                        "cause": a.cause,
+                        "cause": mask(a.cause),
                     }
                     for a in v.attempts
                 ],

@@ -308,6 +308,8 @@ def _visit_rows(data: actions.CaseData, mask: Any, now: datetime) -> list[dict[s
                 "input": pretty(mask(parse_json(v.input))),
                 "output": pretty(mask(parse_json(v.output))),
                 "parameters": pretty(mask(parse_json(v.parameters))) if v.parameters else "",
+                # Causes are free text, but often a JSON error carrying the step's payload.
+                "attempts": [(a, mask(a.cause) if a.cause else "") for a in v.attempts],
                 "branches": [[visits[i] for i in branch] for branch in v.branches],
             }
         )
@@ -362,6 +364,7 @@ def case(request: HtmxHttpRequest, kind: str, pk: int) -> HttpResponse:
         "poll": saga.is_active or timeline.is_running,
         "poll_seconds": POLL_CASE_SECONDS,
         "here": case_url(saga),
+        "last_cause": mask(saga.last_cause) if saga.last_cause else "",
         "input": pretty(mask(parse_json(timeline.input))),
         "output": pretty(mask(parse_json(timeline.output))),
         "data_age": human_duration(now - data.data_as_of) if data.data_as_of else "",

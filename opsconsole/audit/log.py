@@ -32,7 +32,7 @@ def actor_for(request: Any) -> Actor:
     from opsconsole.identity.roles import user_role  # identity is platform, not a feature
 
     token = getattr(request, "auth", None)
-    if getattr(token, "token_hash", None):
+    if token is not None and getattr(token, "token_hash", None):
         return Actor(type="token", id=str(token.name), role=str(token.role))
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:

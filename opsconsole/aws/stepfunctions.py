@@ -104,7 +104,8 @@ def iter_executions(
     page_size: int = 100,
     env: AwsEnvironment | None = None,
 ) -> Iterator[ExecutionSummary]:
-    """Executions newest first, one ListExecutions page at a time (stop iterating to stop paging)."""
+    """Executions newest first, one ListExecutions page at a time (stop iterating to stop
+    paging)."""
     kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn, "maxResults": page_size}
     if status:
         kwargs["statusFilter"] = status

@@ -10,7 +10,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -54,10 +54,14 @@ def login_redirect(request: HttpRequest, reason: str = "") -> HttpResponse:
     if reason:
         params["reason"] = reason
     url = f"{reverse(settings.LOGIN_URL)}?{urlencode(params)}"
+    response: HttpResponse
     if getattr(request, "htmx", False):
         # htmx follows this with a full page load instead of swapping a login form into a cell.
-        return HttpResponseClientRedirect(url)
-    return HttpResponseRedirect(url)
+        response = HttpResponseClientRedirect(url)
+    else:
+        response = HttpResponseRedirect(url)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 def _end_reason(request: HttpRequest, user: object) -> str:

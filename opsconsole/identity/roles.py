@@ -59,6 +59,8 @@ def role_required(
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not has_role(request, required):
+                if request.method not in ("GET", "HEAD", "OPTIONS"):
+                    _audit_refusal(request, view, required, kwargs)
                 return render(
                     request,
                     "identity/forbidden.html",
@@ -71,3 +73,19 @@ def role_required(
         return wrapper
 
     return decorate
+
+
+def _audit_refusal(
+    request: HttpRequest, view: Callable[..., HttpResponse], required: str, kwargs: dict[str, Any]
+) -> None:
+    """A refused attempt to change something is an action attempt too: it is audited."""
+    from opsconsole.audit.log import actor_for, record  # audit imports roles: import late
+
+    app = view.__module__.split(".")[-2] if "." in view.__module__ else view.__module__
+    record(
+        actor_for(request),
+        f"{app}.{view.__name__}",
+        result="refused",
+        target_id=",".join(str(v) for v in kwargs.values())[:512],
+        error=f"requires the {required} role (has {user_role(request) or 'none'})",
+    )

@@ -17,6 +17,4 @@ def index(request: HttpRequest) -> HttpResponse:
     registry = get_registry()
     depths = {d.name: d for d in QueueDepth.objects.all()}
     rows = [{"dlq": dlq, "depth": depths.get(dlq.name)} for dlq in registry.dlqs]
-    return render(
-        request, "recovery/index.html", {"rows": rows, "archives": registry.archives}
-    )
+    return render(request, "recovery/index.html", {"rows": rows, "archives": registry.archives})

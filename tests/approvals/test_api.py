@@ -121,3 +121,24 @@ def test_it_accepts_a_decision_it_cannot_send_yet_with_202(approver_client, gate
     assert response.status_code == 202
     assert response.json()["approval"]["pending_send"] is True
     assert response.json()["approval"]["status"] == ApprovalStatus.SENDING
+
+
+def test_it_lists_requests_with_a_constant_number_of_queries(clients_by_role, gateway):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    viewer = clients_by_role["viewer"]
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = viewer.get("/api/v1/approvals/")
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    make_request(business_key="0")
+    few = count()
+    for i in range(1, 30):
+        req = make_request(business_key=str(i))
+        if i % 3 == 0:  # some with decisions (the list nests them)
+            _decide(clients_by_role["approver"], req.pk, {"decision": "approve"})
+    assert count() == few

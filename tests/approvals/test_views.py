@@ -240,11 +240,16 @@ def test_it_serves_the_case_page_panel_for_a_saga(viewer_client):
         first_approved_by="ben@example.com",
     )
 
-    response = viewer_client.get(f"/approvals/saga/{saga.pk}/panel/")
+    response = viewer_client.get(f"/approvals/saga/{saga.pk}/panel/", HTTP_HX_REQUEST="true")
 
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="approvals-panel"')
     assert "First approval by ben@example.com" in html
+    assert "Vary" in response and "HX-Request" in response["Vary"]
+    # Without JavaScript the case page links here: a whole page, with the way back.
+    page = viewer_client.get(f"/approvals/saga/{saga.pk}/panel/").content.decode()
+    assert "<html" in page and 'id="approvals-panel"' in page
+    assert f'href="/sagas/orders/{saga.pk}/"' in page
     assert viewer_client.get("/approvals/saga/999999/panel/").status_code == 404
 
 
@@ -268,6 +273,40 @@ def test_it_never_shows_or_logs_the_task_token(approver_client, gateway, caplog)
         assert secret not in caplog.text
         assert secret not in audit_text
     assert gateway.success[0][0] == token
+
+
+def test_it_keeps_a_token_that_aws_echoes_in_an_error_out_of_pages_api_and_audit(
+    clients_by_role, gateway, caplog
+):
+    from opsconsole.aws.errors import InvalidRequest
+
+    token = "SECRET-TASK-TOKEN-ECHOED-4242"
+    gateway.raise_on_success = InvalidRequest(
+        f"1 validation error detected: Value '{token}' at 'taskToken' failed to satisfy constraint",
+        code="ValidationException",
+    )
+    req = make_request(token=token)
+    caplog.set_level(logging.DEBUG)
+    approver = clients_by_role["approver"]
+    admin = clients_by_role["admin"]
+    responses = [
+        approver.post(f"/approvals/{req.pk}/decide/", {"decision": "approve"}, follow=True),
+        approver.get(f"/approvals/{req.pk}/"),
+        approver.get("/approvals/"),
+        approver.get(f"/api/v1/approvals/{req.pk}/"),
+        admin.get("/audit/"),
+        admin.get("/api/v1/audit/"),
+    ]
+    export = admin.get("/audit/export.csv")
+    stored = ApprovalRequest.objects.get(pk=req.pk)
+    assert stored.status == ApprovalStatus.SENDING and "ValidationException" in stored.send_error
+    assert token not in stored.send_error
+    for response in responses:
+        assert response.status_code == 200
+        assert token not in response.content.decode()
+    assert token not in b"".join(export.streaming_content).decode()
+    assert token not in caplog.text
+    assert not AuditEvent.objects.filter(error__contains=token).exists()
 
 
 def test_it_shows_the_saga_context_on_the_request_page(approval_world, approver_client):

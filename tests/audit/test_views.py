@@ -93,3 +93,20 @@ def test_it_exports_the_filtered_log_as_csv_and_audits_the_export(admin_client_)
     assert export.actor == "admin@example.com" and export.details == {
         "filters": {"ticket": "INC-1"}
     }
+
+
+def test_it_renders_the_audit_page_with_a_constant_number_of_queries(admin_client_):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = admin_client_.get("/audit/")
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    _fact(target_id="order-0")
+    few = count()
+    for i in range(1, 60):
+        _fact(target_id=f"order-{i}", ticket=f"INC-{i}")
+    assert count() == few

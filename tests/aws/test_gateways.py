@@ -174,7 +174,10 @@ def test_it_gives_up_on_a_hung_endpoint_within_its_timeouts(settings):
 def test_it_names_an_unreachable_endpoint(settings):
     settings.AWS_CONNECT_TIMEOUT = 0.2
     settings.AWS_MAX_ATTEMPTS = 1
-    with clients.endpoint_override("http://127.0.0.1:9"), pytest.raises(errors.AwsUnavailable) as caught:
+    with (
+        clients.endpoint_override("http://127.0.0.1:9"),
+        pytest.raises(errors.AwsUnavailable) as caught,
+    ):
         sqs.queue_stats("anything")
     assert "unreachable" in str(caught.value)
 

@@ -196,3 +196,21 @@ def test_it_lets_only_admins_manage_tokens(clients_by_role, role):
     assert client.get("/auth/tokens/").status_code == 403
     assert client.post("/auth/tokens/", {"name": "x", "role": "admin"}).status_code == 403
     assert not ApiToken.objects.exists()
+
+
+def test_it_audits_a_refused_attempt_to_create_or_revoke_a_token(clients_by_role):
+    token, _ = ApiToken.issue("svc", "viewer")
+    client = clients_by_role["operator"]
+
+    client.get("/auth/tokens/")  # looking is not an attempt to change anything
+    client.post("/auth/tokens/", {"name": "x", "role": "admin"})
+    client.post(f"/auth/tokens/{token.pk}/revoke/")
+
+    refused = AuditEvent.objects.filter(result="refused").order_by("id")
+    assert [(e.action, e.actor, e.target_id) for e in refused] == [
+        ("identity.tokens", "operator@example.com", ""),
+        ("identity.revoke_token", "operator@example.com", str(token.pk)),
+    ]
+    assert "requires the admin role (has operator)" in refused[0].error
+    token.refresh_from_db()
+    assert token.revoked_at is None

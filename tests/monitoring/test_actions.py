@@ -20,7 +20,12 @@ def test_it_stores_each_configured_dlq_depth(aws):
     sqs.send_message("payments-dlq", "not json")
     poll_dlq_depths()
     depths = {d.name: d for d in QueueDepth.objects.all()}
-    assert set(depths) == {"payments-dlq", "shipments-dlq", "closure-emails-dlq", "order-events-rule-dlq"}
+    assert set(depths) == {
+        "payments-dlq",
+        "shipments-dlq",
+        "closure-emails-dlq",
+        "order-events-rule-dlq",
+    }
     assert depths["payments-dlq"].visible == 2
     assert depths["payments-dlq"].error == ""
     assert before == {}

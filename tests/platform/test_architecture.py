@@ -57,9 +57,12 @@ def _reads_environment(tree: ast.AST) -> list[int]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv", "environb"}:
             lines.append(node.lineno)
-        if isinstance(node, ast.ImportFrom) and node.module == "os":
-            if any(a.name in {"environ", "getenv"} for a in node.names):
-                lines.append(node.lineno)
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and any(a.name in {"environ", "getenv"} for a in node.names)
+        ):
+            lines.append(node.lineno)
     return lines
 
 
@@ -87,7 +90,9 @@ def test_it_keeps_the_embedded_world_out_of_the_product():
         for p in product_files()
         if not rel(p).startswith("opsconsole/emulator/")
         and rel(p) not in EMULATOR_USERS
-        and any(m.startswith("opsconsole.emulator") for m in imported_modules(ast.parse(p.read_text())))
+        and any(
+            m.startswith("opsconsole.emulator") for m in imported_modules(ast.parse(p.read_text()))
+        )
     ]
     assert offenders == [], f"product code imports opsconsole.emulator: {offenders}"
 
@@ -121,5 +126,9 @@ def test_it_lists_every_setting_variable_in_env_example():
         ):
             names.add(node.args[0].value)
     example = (ROOT / ".env.example").read_text()
-    listed = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")}
+    listed = {
+        line.split("=", 1)[0]
+        for line in example.splitlines()
+        if "=" in line and not line.startswith("#")
+    }
     assert names - listed == set(), f"missing from .env.example: {sorted(names - listed)}"

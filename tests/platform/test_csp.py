@@ -62,3 +62,24 @@ def test_it_has_no_inline_scripts_styles_or_handlers_on_its_pages(admin_client_,
     assert not re.search(r"\sstyle=", page)
     assert not re.search(r"\son[a-z]+=", page), "inline event handler"
     assert "hx-on" not in page
+
+
+def test_it_keeps_every_template_free_of_inline_code():
+    """Every template, not only the pages above: the policy would silently break them."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    offences = []
+    for template in sorted(root.rglob("*.html")):
+        text = template.read_text()
+        for name, pattern in (
+            ("inline <script>", r"<script(?![^>]*\bsrc=)[^>]*>"),
+            ("<style> block", r"<style\b"),
+            ("style attribute", r"\sstyle\s*="),
+            ("event handler attribute", r"\son[a-z]+\s*="),
+            ("hx-on attribute", r"\bhx-on"),
+            ("javascript: URL", r"javascript:"),
+        ):
+            if re.search(pattern, text, re.IGNORECASE):
+                offences.append(f"{template.relative_to(root)}: {name}")
+    assert offences == []

@@ -4,24 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='QueueDepth',
+            name="QueueDepth",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('queue', models.CharField(max_length=255)),
-                ('visible', models.IntegerField(null=True)),
-                ('in_flight', models.IntegerField(null=True)),
-                ('read_at', models.DateTimeField(null=True)),
-                ('checked_at', models.DateTimeField()),
-                ('error', models.CharField(blank=True, default='', max_length=300)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("queue", models.CharField(max_length=255)),
+                ("visible", models.IntegerField(null=True)),
+                ("in_flight", models.IntegerField(null=True)),
+                ("read_at", models.DateTimeField(null=True)),
+                ("checked_at", models.DateTimeField()),
+                ("error", models.CharField(blank=True, default="", max_length=300)),
             ],
         ),
     ]

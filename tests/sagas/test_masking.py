@@ -1,0 +1,105 @@
+"""Secrets on the saga pages: a waiting step's task token never reaches a page, an API
+response or the CSV export, whoever asks (admins included); sensitive fields are masked for
+everybody but admins."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from opsconsole.audit.log import Actor
+from opsconsole.aws import sqs
+from opsconsole.identity.actions import issue_api_token
+from sagas import actions
+from sagas.masking import MASK, REDACTED_TOKEN, mask_document, masker, scrub_tokens_in_text
+from sagas.models import Saga, SagaDetail
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_hides_a_waiting_orders_task_token_everywhere_even_from_admins(
+    seeded, admin_client_, users
+):
+    actions.sync_all_kinds(kind="orders")
+    saga = Saga.objects.get(kind="orders", business_key="8842")
+    token = next(
+        json.loads(m.body)["taskToken"]
+        for m in sqs.receive_messages(seeded.queue_urls["order-approvals"], max_messages=10)
+        if json.loads(m.body).get("orderId") == "8842"
+    )
+    assert len(token) > 8
+    _, raw = issue_api_token(Actor.system("test"), "ticketing-admin", "admin")
+    api = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+    seen = {
+        "case page": admin_client_.get(f"/sagas/orders/{saga.pk}/"),
+        "case fragment": admin_client_.get(
+            f"/sagas/orders/{saga.pk}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="case-live"
+        ),
+        "list": admin_client_.get("/sagas/orders/"),
+        "csv": admin_client_.get("/sagas/orders/export.csv"),
+        "api detail": admin_client_.get(f"/api/v1/sagas/{saga.pk}/", **api),
+        "api timeline": admin_client_.get(f"/api/v1/sagas/{saga.pk}/timeline/", **api),
+        "api list": admin_client_.get("/api/v1/sagas/?kind=orders", **api),
+    }
+    for what, response in seen.items():
+        assert response.status_code == 200, what
+        body = (
+            b"".join(response.streaming_content) if response.streaming else response.content
+        ).decode()
+        assert token not in body, f"the task token leaked into the {what}"
+    page = seen["case page"].content.decode()
+    assert "AwaitApproval" in page and "task token hidden" in page
+    detail = SagaDetail.objects.get(saga=saga)
+    assert token not in json.dumps(detail.history)  # not even the console's cached copy
+
+
+def test_it_redacts_a_token_under_the_key_the_registry_names():
+    doc = {"QueueUrl": "q", "MessageBody": {"callback": {"token": "AAAA-secret"}, "orderId": "1"}}
+    masked = mask_document(doc, (), token_keys=("token",))
+    assert masked["MessageBody"] == {"callback": {"token": REDACTED_TOKEN}, "orderId": "1"}
+
+
+def test_it_redacts_a_token_inside_a_json_string():
+    body = json.dumps({"taskToken": "AAAA-secret", "orderId": "8842"})
+    doc = {"QueueUrl": "q", "MessageBody": body}
+    text = json.dumps(mask_document(doc, ()))
+    assert "AAAA-secret" not in text and "8842" in text
+    assert "AAAA-secret" not in scrub_tokens_in_text(json.dumps(doc))
+
+
+def test_it_masks_sensitive_fields_for_everybody_but_admins(rf, users):
+    doc = {"data": {"customer": {"email": "a@example.net"}}, "taskToken": "t0k"}
+    fields = ("data.customer.email",)
+    for role in ("viewer", "operator", "approver"):
+        request = rf.get("/")
+        request.user = users[role]
+        shown = masker(fields, request)(doc)
+        assert shown["data"]["customer"]["email"] == MASK and shown["taskToken"] == REDACTED_TOKEN
+    request = rf.get("/")
+    request.user = users["admin"]
+    shown = masker(fields, request)(doc)
+    assert shown["data"]["customer"]["email"] == "a@example.net"
+    assert shown["taskToken"] == REDACTED_TOKEN
+
+
+def test_it_masks_sensitive_fields_in_an_error_cause_for_non_admins(clients_by_role):
+    from .factories import saga_from_history
+
+    cause = json.dumps(
+        {"errorMessage": "card refused", "data": {"customer": {"email": "x@ex.net"}}}
+    )
+    saga = saga_from_history("order_declined", last_error="PaymentFailed", last_cause=cause)
+    for role, sees in (
+        ("viewer", False),
+        ("operator", False),
+        ("approver", False),
+        ("admin", True),
+    ):
+        client = clients_by_role[role]
+        page = client.get(f"/sagas/orders/{saga.pk}/").content.decode()
+        api = client.get(f"/api/v1/sagas/{saga.pk}/").content.decode()
+        assert "card refused" in page and "card refused" in api
+        assert ("x@ex.net" in page) is sees, role
+        assert ("x@ex.net" in api) is sees, role

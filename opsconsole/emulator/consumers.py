@@ -56,16 +56,20 @@ class Consumers:
         return any(t.is_alive() for t in self._threads)
 
     def _run(self, url: str) -> None:
+        failures = 0
         while not self._stop.is_set():
             try:
                 got = self.consume_batch(url)
+                failures = 0
             except Exception as exc:  # noqa: BLE001 - a consumer outlives an emulator hiccup
-                log.warning("consumer of %s: %s (will try again)", url, exc)
+                failures += 1
+                if failures in (1, 10, 100):
+                    log.warning("consumer of %s: %s (will keep trying)", url, exc)
                 got = 0
             # Keep up while there is a backlog (moto scans the whole queue on every call, so
-            # a queue must stay short); rest when it is empty.
+            # a queue must stay short); rest when it is empty, longer while AWS is unhappy.
             if not got:
-                self._stop.wait(self.interval)
+                self._stop.wait(self.interval * min(2**failures, 30))
 
     def consume_batch(self, url: str) -> int:
         """Receive up to 10 messages and delete them; return how many."""

@@ -21,7 +21,11 @@ class DemoUser:
 DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("vera", "vera.viewer@example.com", "Vera Viewer", ("opsconsole-viewers",), "viewer"),
     DemoUser(
-        "oscar", "oscar.operator@example.com", "Oscar Operator", ("opsconsole-operators",), "operator"
+        "oscar",
+        "oscar.operator@example.com",
+        "Oscar Operator",
+        ("opsconsole-operators",),
+        "operator",
     ),
     DemoUser(
         "anna", "anna.approver@example.com", "Anna Approver", ("opsconsole-approvers",), "approver"

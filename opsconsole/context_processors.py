@@ -16,13 +16,19 @@ _NAV_AFTER_KINDS = [
     ("Recovery", "recovery:index", "viewer"),
     ("Alerts", "monitoring:alerts", "viewer"),
     ("Audit", "audit:index", "admin"),
+    ("API tokens", "identity:tokens", "admin"),
 ]
+
+
+def _environment_label() -> str:
+    envs = get_registry().environments.values()
+    return ", ".join(f"{e.name} ({e.region})" for e in envs)
 
 
 def console(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav": [], "console_role": None}
+        return {"nav": [], "console_role": None, "environment_label": _environment_label()}
     registry = get_registry()
     nav = []
     path = request.path
@@ -33,4 +39,8 @@ def console(request: HttpRequest) -> dict[str, Any]:
         if has_role(request, role):
             url = reverse(name)
             nav.append({"label": label, "url": url, "active": path.startswith(url)})
-    return {"nav": nav, "console_role": user_role(request)}
+    return {
+        "nav": nav,
+        "console_role": user_role(request),
+        "environment_label": _environment_label(),
+    }

@@ -12,6 +12,7 @@ from django.utils import timezone
 from moto import mock_aws
 
 from opsconsole.aws import clients
+from opsconsole.emulator.moto_main import guard_callback_race
 from opsconsole.registry import reset_registry
 
 ROLES = ("viewer", "operator", "approver", "admin")
@@ -25,6 +26,7 @@ def aws(settings: Any) -> Iterator[None]:
     settings.AWS_SECRET_ACCESS_KEY = "testing"  # noqa: S105
     clients.reset_clients()
     reset_registry()
+    guard_callback_race()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         yield
     clients.reset_clients()

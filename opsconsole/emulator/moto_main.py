@@ -198,8 +198,34 @@ def cache_module_list() -> None:
     backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
 
 
+def guard_callback_race() -> None:
+    """Answer task tokens without tripping over executions that are just finishing.
+
+    moto 5.2.5 answers SendTaskSuccess/Failure by walking every RUNNING execution's worker;
+    one finishing at that instant has no worker environment any more and the call dies with
+    AttributeError. Those executions cannot be the one waiting for the token: skip them.
+    Applied in the emulator process and in the tests' in-process moto alike.
+    """
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend._get_executions
+    if getattr(original, "_opsconsole_guarded", False):
+        return
+
+    def live(self: Any, execution_status: Any = None) -> list[Any]:
+        return [
+            e
+            for e in original(self, execution_status)
+            if getattr(getattr(e, "exec_worker", None), "env", None) is not None
+        ]
+
+    live._opsconsole_guarded = True  # type: ignore[attr-defined]
+    StepFunctionsParserBackend._get_executions = live  # type: ignore[method-assign]
+
+
 def speed_up() -> None:
     """Apply the caches (the server process calls this before moto starts)."""
+    guard_callback_race()
     call_services_in_process()
     lock_free_backend_lookups()
     cheap_retention_checks()

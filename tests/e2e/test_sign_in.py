@@ -20,7 +20,7 @@ EVERYONE = ["Orders", "Closures", "Approvals", "Recovery", "Alerts"]
         ("vera", "viewer", EVERYONE),
         ("oscar", "operator", EVERYONE),
         ("anna", "approver", EVERYONE),
-        ("ada", "admin", [*EVERYONE, "Audit"]),
+        ("ada", "admin", [*EVERYONE, "Audit", "API tokens"]),
     ],
 )
 def test_it_signs_in_each_demo_user_and_shows_what_their_role_allows(browser_page, sub, role, nav):

@@ -41,26 +41,6 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
 
 
-@pytest.fixture(autouse=True)
-def _moto_callback_race(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto 5.2.5 answers a task token by walking every RUNNING execution's worker; one that
-    is finishing at that instant has no worker environment any more and the call dies with
-    AttributeError (seen when the seeder answers approvals while others complete). Skip
-    those: they cannot be the one waiting for the token."""
-    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
-
-    original = StepFunctionsParserBackend._get_executions
-
-    def live(self: Any, execution_status: Any = None) -> list[Any]:
-        return [
-            e
-            for e in original(self, execution_status)
-            if getattr(getattr(e, "exec_worker", None), "env", None) is not None
-        ]
-
-    monkeypatch.setattr(StepFunctionsParserBackend, "_get_executions", live)
-
-
 def stop_running(w: Any) -> None:
     """Stop what is still running, so no worker thread outlives the test's emulator (moto
     otherwise trips over the leftover executions in the next test)."""

@@ -35,6 +35,14 @@ class StatusInputs:
     callback_pending: bool = False  # a waitForTaskToken step was submitted and not answered
     compensation_ran: bool = False  # a registry compensation step was entered
     approval_steps: frozenset[str] = frozenset()
+    error: str = ""  # the execution's error name, when it failed
+
+
+def error_is_timeout(error: str | None) -> bool:
+    """A wait that ran out (States.Timeout, a callback's TaskTimedOut, a state machine's own
+    "...TimedOut" Fail state after a timeout was caught)."""
+    value = (error or "").strip()
+    return value in ("States.Timeout", "States.HeartbeatTimeout") or value.endswith("TimedOut")
 
 
 def derive_status(inputs: StatusInputs) -> SagaStatus:
@@ -52,7 +60,9 @@ def derive_status(inputs: StatusInputs) -> SagaStatus:
     # outcome whatever the engine ended with.
     if business_says_needs_review(business):
         return SagaStatus.NEEDS_REVIEW
-    if sfn == "TIMED_OUT":
+    if sfn == "TIMED_OUT" or (sfn == "FAILED" and error_is_timeout(inputs.error)):
+        # A caught timeout may also have unwound the saga; what a person needs first is
+        # that nobody answered in time.
         return SagaStatus.TIMED_OUT
     if business_says_compensated(business):
         return SagaStatus.COMPENSATED

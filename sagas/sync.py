@@ -270,6 +270,7 @@ def apply_position(
             callback_pending=row.callback_pending,
             compensation_ran=row.compensation_ran,
             approval_steps=kind.approval_steps,
+            error=row.last_error,
         )
     )
     if row.status in ACTIVE_STATUSES and row.step_entered_at is not None:

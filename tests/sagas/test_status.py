@@ -29,6 +29,13 @@ APPROVAL = frozenset({"AwaitApproval"})
         (StatusInputs("FAILED", "active", "AwaitClosureApproval"), SagaStatus.FAILED),
         (StatusInputs("FAILED", "pending_deletion", compensation_ran=True), SagaStatus.FAILED),
         (StatusInputs("TIMED_OUT", "PENDING"), SagaStatus.TIMED_OUT),
+        (
+            StatusInputs(
+                "FAILED", "CANCELLED_COMPENSATED", compensation_ran=True, error="ApprovalTimedOut"
+            ),
+            SagaStatus.TIMED_OUT,
+        ),
+        (StatusInputs("FAILED", "", error="States.Timeout"), SagaStatus.TIMED_OUT),
         (StatusInputs("ABORTED", "CANCELLED_COMPENSATED"), SagaStatus.ABORTED),
         (StatusInputs("PENDING_REDRIVE", "NEEDS_REVIEW"), SagaStatus.RUNNING),
     ],

@@ -37,7 +37,7 @@ def test_it_reads_every_seeded_saga_as_a_person_would_describe_it(seeded):
         "8846": SagaStatus.COMPENSATED,
         "8847": SagaStatus.NEEDS_REVIEW,
         "8848": SagaStatus.COMPENSATED,
-        "8849": SagaStatus.COMPENSATED,
+        "8849": SagaStatus.TIMED_OUT,
         "8850": SagaStatus.RUNNING,
     }
     assert {k: s.status for k, s in closures.items()} == {

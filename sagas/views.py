@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -375,8 +376,17 @@ def case(request: HtmxHttpRequest, kind: str, pk: int) -> HttpResponse:
         {
             "audit": list(
                 AuditEvent.objects.filter(
-                    target_type="saga",
-                    target_id__in=[str(saga.pk), saga.execution_arn, saga.ref],
+                    # Actions on the saga itself, and on what belongs to it (its approval
+                    # requests, its messages), which carry its correlation id.
+                    Q(
+                        target_type="saga",
+                        target_id__in=[str(saga.pk), saga.execution_arn, saga.ref],
+                    )
+                    | (
+                        Q(correlation_id=saga.correlation_id)
+                        if saga.correlation_id
+                        else Q(pk__in=[])
+                    )
                 )[:50]
             ),
             "approvals_panel": _panel_url("approvals:saga_panel", saga),

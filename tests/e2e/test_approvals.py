@@ -36,7 +36,8 @@ def test_it_approves_a_high_value_order_and_the_saga_moves_on(browser_page):
     _open_request(page, "order 8842,")
     shot(page, "approvals-01-request-8842")
     page.get_by_role("button", name=re.compile(r"^Approve")).click()
-    expect(page.locator("[data-final]")).to_contain_text("pproved")
+    expect(page.get_by_role("status")).to_contain_text("Approved")
+    expect(page.locator("#request-status")).to_contain_text("Approved")
     shot(page, "approvals-02-approved")
 
     page.get_by_role("link", name=re.compile("Open the case page")).click()

@@ -297,8 +297,29 @@ def test_it_lists_console_actions_on_the_saga(viewer_client):
         target_id=saga.execution_arn,
         reason="payments fixed",
     )
+    record(
+        Actor(type="user", id="anna.approver@example.com", role="approver"),
+        "approval.approve",
+        result="succeeded",
+        target_type="approval",
+        target_id="17",
+        correlation_id=saga.correlation_id,
+        ticket="INC42",
+    )
+    record(
+        Actor.system("ops"),
+        "approval.approve",
+        result="succeeded",
+        target_type="approval",
+        target_id="18",
+        correlation_id="another-saga",
+        ticket="INC99",
+    )
     html = viewer_client.get(f"/sagas/orders/{saga.pk}/").content.decode()
     assert "redrive_execution" in html and "payments fixed" in html
+    # What was done to its approval request belongs to the saga too (same correlation id).
+    assert "anna.approver@example.com" in html and "INC42" in html
+    assert "INC99" not in html
 
 
 def test_it_answers_404_for_a_saga_of_another_kind(viewer_client):

@@ -255,44 +255,45 @@ def _form_error(form: DecisionForm) -> str:
     return "; ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
 
 
-@require_POST
-@approver_required
-@vary_on_headers("HX-Request")
-def claim(request: HttpRequest, pk: int) -> HttpResponse:
+def _claim_response(
+    request: HttpRequest, pk: int, change: Any, note: Any, level: int
+) -> HttpResponse:
+    """Claim or release: the panel under htmx (never a redirect swapped into it), else back."""
     req = _get_request(pk)
     try:
-        req = actions.claim(req.pk, actor=audit.actor_for(request))
+        req = change(req.pk, actor=audit.actor_for(request))
     except actions.ApprovalError as exc:
         if request.htmx:
             return _panel_response(request, req, error=str(exc))
         messages.error(request, str(exc))
         return _redirect_back(request, req)
-    note = f"You hold this request until {actions.format_time(req.claimed_until)}."
+    text = note(req)
     if request.htmx:
-        return _panel_response(request, req, notice=note, notice_level=messages.SUCCESS)
-    messages.success(request, note)
+        return _panel_response(request, req, notice=text, notice_level=level)
+    messages.add_message(request, level, text)
     return _redirect_back(request, req)
+
+
+@require_POST
+@approver_required
+@vary_on_headers("HX-Request")
+def claim(request: HttpRequest, pk: int) -> HttpResponse:
+    return _claim_response(
+        request,
+        pk,
+        actions.claim,
+        lambda req: f"You hold this request until {actions.format_time(req.claimed_until)}.",
+        messages.SUCCESS,
+    )
 
 
 @require_POST
 @approver_required
 @vary_on_headers("HX-Request")
 def unclaim(request: HttpRequest, pk: int) -> HttpResponse:
-    req = _get_request(pk)
-    try:
-        req = actions.unclaim(req.pk, actor=audit.actor_for(request))
-    except actions.ApprovalError as exc:
-        if request.htmx:
-            # A redirect would be followed and a whole page swapped into the panel.
-            return _panel_response(request, req, error=str(exc))
-        messages.error(request, str(exc))
-        return _redirect_back(request, req)
-    if request.htmx:
-        return _panel_response(
-            request, req, notice="Released for other approvers.", notice_level=messages.INFO
-        )
-    messages.info(request, "Released for other approvers.")
-    return _redirect_back(request, req)
+    return _claim_response(
+        request, pk, actions.unclaim, lambda req: "Released for other approvers.", messages.INFO
+    )
 
 
 @require_POST

@@ -11,31 +11,13 @@ from rest_framework.pagination import CursorPagination
 from opsconsole.identity.permissions import IsAdmin
 
 from .filters import AuditFilterForm, apply_filters
-from .models import AuditEvent
+from .models import PUBLIC_FIELDS, AuditEvent
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = [
-            "id",
-            "at",
-            "attempt_id",
-            "actor_type",
-            "actor",
-            "actor_sub",
-            "actor_role",
-            "action",
-            "target_type",
-            "target_id",
-            "ticket",
-            "reason",
-            "result",
-            "error",
-            "request_id",
-            "correlation_id",
-            "details",
-        ]
+        fields = ["id", *PUBLIC_FIELDS]
         read_only_fields = fields
 
 

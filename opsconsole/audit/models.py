@@ -7,6 +7,26 @@ from typing import Any
 
 from django.db import models
 
+# The columns a person or a ticketing system reads, in order (CSV export and the API).
+PUBLIC_FIELDS = (
+    "at",
+    "attempt_id",
+    "actor_type",
+    "actor",
+    "actor_sub",
+    "actor_role",
+    "action",
+    "target_type",
+    "target_id",
+    "ticket",
+    "reason",
+    "result",
+    "error",
+    "request_id",
+    "correlation_id",
+    "details",
+)
+
 
 class AppendOnlyError(Exception):
     """Audit records are never changed or removed."""

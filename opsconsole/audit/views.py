@@ -16,27 +16,10 @@ from opsconsole.identity.roles import ADMIN, role_required
 
 from .filters import TARGET_TYPES, AuditFilterForm, apply_filters
 from .log import actor_for, record
-from .models import AuditEvent
+from .models import PUBLIC_FIELDS, AuditEvent
 
 PAGE_SIZE = 50
-CSV_COLUMNS = [
-    "at",
-    "attempt_id",
-    "actor_type",
-    "actor",
-    "actor_sub",
-    "actor_role",
-    "action",
-    "target_type",
-    "target_id",
-    "ticket",
-    "reason",
-    "result",
-    "error",
-    "request_id",
-    "correlation_id",
-    "details",
-]
+CSV_COLUMNS = list(PUBLIC_FIELDS)
 
 
 def _filtered(request: HttpRequest) -> tuple[AuditFilterForm, Any]:

@@ -8,7 +8,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-os.environ.setdefault("OPSCONSOLE_VAR_DIR", tempfile.mkdtemp(prefix="opsconsole-bench-"))
+if "OPSCONSOLE_VAR_DIR" not in os.environ:
+    os.environ["OPSCONSOLE_VAR_DIR"] = tempfile.mkdtemp(prefix="opsconsole-bench-")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 

@@ -7,11 +7,15 @@ import sys
 def main() -> None:
     from django.core.management import execute_from_command_line
 
-    from opsconsole.registry import RegistryError
-
     try:
         execute_from_command_line(sys.argv)
-    except RegistryError as exc:
+    except Exception as exc:
+        # Imported only now: importing opsconsole first would load its settings before a
+        # settings module named in the environment (tests.settings) had its say.
+        from opsconsole.registry import RegistryError
+
+        if not isinstance(exc, RegistryError):
+            raise
         # A bad configuration file is an operator's typo, not a crash: say where it is.
         sys.stderr.write(f"opsconsole: configuration error: {exc}\n")
         sys.exit(2)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 from celery import Celery
 
-# Celery's own convention; settings.py reads everything else.
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
+from opsconsole.settings import default_settings_module
+
+default_settings_module()
 
 app = Celery("opsconsole")
 app.config_from_object("django.conf:settings", namespace="CELERY")

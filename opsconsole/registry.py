@@ -7,6 +7,7 @@ file fails with `RegistryError` naming the file, the line and the field, never a
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from dataclasses import dataclass, field
@@ -530,18 +531,9 @@ def load(path: Path | str) -> Registry:
     except (OSError, UnicodeDecodeError) as exc:
         raise RegistryError(path, None, "(file)", f"cannot be read: {exc}") from None
     try:
-        registry = _parse(text)
+        return dataclasses.replace(_parse(text), path=str(path))
     except _Fail as fail:
         raise RegistryError(path, fail.line, fail.field_name, fail.reason) from None
-    return Registry(
-        path=str(path),
-        environments=registry.environments,
-        kinds=registry.kinds,
-        approval_queues=registry.approval_queues,
-        dlqs=registry.dlqs,
-        archives=registry.archives,
-        alert_rules=registry.alert_rules,
-    )
 
 
 _cache: Registry | None = None

@@ -66,6 +66,14 @@ def env_float(name: str, default: float, minimum: float | None = None) -> float:
     return number
 
 
+def default_settings_module() -> None:
+    """Name this module as Django's settings unless the environment names another one.
+
+    The entry points (wsgi.py, celery.py) call this so that the environment is read here only.
+    """
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", __name__)
+
+
 def child_env(**overrides: str) -> dict[str, str]:
     """The environment for a child process (demo supervisor, test servers), with overrides."""
     return {**os.environ, **overrides}

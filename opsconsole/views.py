@@ -32,7 +32,7 @@ def _check_broker() -> str:
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
-        return conn.transport_cls if isinstance(conn.transport_cls, str) else "connected"
+        return str(conn.transport_cls)
 
 
 def _check_aws() -> str:

@@ -1,13 +1,13 @@
 """WSGI entry point (gunicorn opsconsole.wsgi)."""
 
-import os
 import sys
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
+from opsconsole.registry import RegistryError
+from opsconsole.settings import default_settings_module
 
-from opsconsole.registry import RegistryError  # noqa: E402
+default_settings_module()
 
 try:
     application = get_wsgi_application()

@@ -109,25 +109,22 @@ def reset_clients() -> None:
         _sessions.clear()
 
 
-@contextmanager
-def endpoint_override(url: str | None) -> Iterator[None]:
-    """Point every client at `url` (the embedded emulator) for the duration of the block."""
-    global _endpoint_override
-    previous = _endpoint_override
-    _endpoint_override = url
-    reset_clients()
-    try:
-        yield
-    finally:
-        _endpoint_override = previous
-        reset_clients()
-
-
 def set_endpoint_override(url: str | None) -> None:
     """Point every client at `url` for the rest of this process (the demo supervisor)."""
     global _endpoint_override
     _endpoint_override = url
     reset_clients()
+
+
+@contextmanager
+def endpoint_override(url: str | None) -> Iterator[None]:
+    """Point every client at `url` (the embedded emulator) for the duration of the block."""
+    previous = _endpoint_override
+    set_endpoint_override(url)
+    try:
+        yield
+    finally:
+        set_endpoint_override(previous)
 
 
 P = ParamSpec("P")

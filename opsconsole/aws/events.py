@@ -62,6 +62,18 @@ def put_events(
     return failed
 
 
+def _archive(raw: dict[str, Any]) -> Archive:
+    return Archive(
+        name=raw["ArchiveName"],
+        arn=raw.get("ArchiveArn", ""),
+        source_arn=raw.get("EventSourceArn", ""),
+        state=raw.get("State", "UNKNOWN"),
+        event_count=int(raw.get("EventCount", 0)),
+        size_bytes=int(raw.get("SizeBytes", 0)),
+        retention_days=raw.get("RetentionDays"),
+    )
+
+
 @aws_call("ListArchives")
 def list_archives(env: AwsEnvironment | None = None) -> list[Archive]:
     """Every event archive in the environment."""
@@ -70,44 +82,24 @@ def list_archives(env: AwsEnvironment | None = None) -> list[Archive]:
     kwargs: dict[str, Any] = {}
     while True:
         page = events.list_archives(**kwargs)
-        for a in page.get("Archives", []):
-            archives.append(
-                Archive(
-                    name=a["ArchiveName"],
-                    arn=a.get("ArchiveArn", ""),
-                    source_arn=a.get("EventSourceArn", ""),
-                    state=a.get("State", "UNKNOWN"),
-                    event_count=int(a.get("EventCount", 0)),
-                    size_bytes=int(a.get("SizeBytes", 0)),
-                    retention_days=a.get("RetentionDays"),
-                )
-            )
+        archives.extend(_archive(a) for a in page.get("Archives", []))
         if not page.get("NextToken"):
             return archives
         kwargs["NextToken"] = page["NextToken"]
 
 
 @aws_call("DescribeArchive")
-def describe_archive(name: str, env: AwsEnvironment | None = None) -> Archive | None:
-    """One archive, or None."""
-    try:
-        a = client("events", env).describe_archive(ArchiveName=name)
-    except Exception as exc:  # noqa: BLE001 - mapped below
-        from .errors import translate
+def _describe_archive(name: str, env: AwsEnvironment | None) -> dict[str, Any]:
+    result: dict[str, Any] = client("events", env).describe_archive(ArchiveName=name)
+    return result
 
-        error = translate(exc, operation="DescribeArchive")
-        if isinstance(error, ResourceNotFound):
-            return None
-        raise error from exc
-    return Archive(
-        name=a["ArchiveName"],
-        arn=a["ArchiveArn"],
-        source_arn=a.get("EventSourceArn", ""),
-        state=a.get("State", "UNKNOWN"),
-        event_count=int(a.get("EventCount", 0)),
-        size_bytes=int(a.get("SizeBytes", 0)),
-        retention_days=a.get("RetentionDays"),
-    )
+
+def describe_archive(name: str, env: AwsEnvironment | None = None) -> Archive | None:
+    """One archive, or None when it does not exist."""
+    try:
+        return _archive(_describe_archive(name, env))
+    except ResourceNotFound:
+        return None
 
 
 @aws_call("StartReplay")

@@ -60,9 +60,6 @@ class TokenRateThrottle(SimpleRateThrottle):
 
     scope = "token"
 
-    def get_rate(self) -> str | None:
-        return super().get_rate()
-
     def allow_request(self, request: Any, view: Any) -> bool:
         token = getattr(request, "auth", None)
         if not isinstance(token, ApiToken):

@@ -32,7 +32,7 @@ def test_it_lists_requests_filtered_by_status_and_kind(viewer_client):
 def test_it_explains_an_unknown_filter(viewer_client):
     response = viewer_client.get("/api/v1/approvals/?status=done")
     assert response.status_code == 400
-    assert "Unknown status 'done'" in response.json()["status"][0]
+    assert "Unknown status 'done'" in response.json()["errors"]["status"][0]
     assert viewer_client.get("/api/v1/approvals/?kind=nope").status_code == 400
 
 

@@ -70,9 +70,11 @@ def test_it_explains_bad_parameters(ticketing):
         "/api/v1/sagas/", {"kind": "parcels", "status": "lost", "since": "yesterday"}
     )
     assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
     body = response.json()
-    assert "unknown saga kind 'parcels'" in body["kind"][0]
-    assert set(body) == {"kind", "status", "since"}
+    assert body["code"] == "invalid_input" and body["status"] == 400
+    assert "unknown saga kind 'parcels'" in body["errors"]["kind"][0]
+    assert set(body["errors"]) == {"kind", "status", "since"}
 
 
 def test_it_finds_one_saga_by_id_arn_name_or_kind_and_key(ticketing):

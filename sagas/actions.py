@@ -17,7 +17,7 @@ from opsconsole.aws.stepfunctions import HISTORY_MAX_EVENTS, HistoryEvent
 from opsconsole.registry import SagaKind, get_registry
 
 from . import sync
-from .masking import registry_token_keys, scrub_tokens_in_text
+from opsconsole.web.masking import registry_token_keys, scrub_tokens_in_text
 from .models import Saga, SagaDetail
 from .timeline import (
     Timeline,
@@ -121,6 +121,18 @@ def _merge(cached: list[HistoryEvent], new: list[HistoryEvent]) -> list[HistoryE
     by_id = {e.id: e for e in cached}
     by_id.update({e.id: e for e in new})
     return [by_id[i] for i in sorted(by_id)]
+
+
+def cached_input(saga: Saga) -> Any:
+    """The execution input from the cached history (None before the history was read):
+    what masking seeds its sensitive values from when no timeline is at hand."""
+    detail = SagaDetail.objects.filter(saga=saga).only("history").first()
+    if detail is None or not detail.history:
+        return None
+    first = detail.history[0]
+    if first.get("type") != "ExecutionStarted":
+        return None
+    return parse_json((first.get("details") or {}).get("input"))
 
 
 def _save_detail(saga: Saga, detail: SagaDetail, fresh: bool) -> None:

@@ -15,9 +15,9 @@ from rest_framework.views import APIView
 
 from opsconsole.identity.permissions import IsViewer
 from opsconsole.registry import get_registry
+from opsconsole.web.masking import masker
 
 from . import actions, queries
-from .masking import masker
 from .models import Saga, SagaStatus
 from .timeline import Timeline, parse_json
 
@@ -140,7 +140,7 @@ class SagaDetail(APIView):
         now = timezone.now()
         kind = get_registry().kinds[saga.kind]
         business = actions.load_business(saga, now=now)
-        mask = masker(kind.sensitive_fields, request)
+        mask = masker(kind.sensitive_fields, request, seeds=[actions.cached_input(saga)])
         data = dict(SagaSerializer(saga, context={"request": request, "now": now}).data)
         data.update(
             {
@@ -226,7 +226,8 @@ class SagaTimeline(APIView):
         now = timezone.now()
         kind = get_registry().kinds[saga.kind]
         data = actions.load_case(saga, now=now)
-        body = timeline_json(data.timeline, masker(kind.sensitive_fields, request), now)
+        mask = masker(kind.sensitive_fields, request, seeds=[parse_json(data.timeline.input)])
+        body = timeline_json(data.timeline, mask, now)
         body.update(
             {
                 "saga": saga.pk,

@@ -21,9 +21,9 @@ from django_htmx.middleware import HtmxDetails
 from opsconsole.audit.models import AuditEvent
 from opsconsole.identity.roles import VIEWER, role_required
 from opsconsole.registry import SagaKind, get_registry
+from opsconsole.web.masking import masker, pretty
 
 from . import actions, queries
-from .masking import masker, pretty
 from .models import ACTIVE_STATUSES, Saga, SagaStatus, SyncState
 from .timeline import gantt, human_duration, parse_json
 
@@ -330,9 +330,10 @@ def case(request: HtmxHttpRequest, kind: str, pk: int) -> HttpResponse:
     registry = get_registry()
     now = timezone.now()
     data = actions.load_case(saga, now=now)
-    mask = masker(saga_kind.sensitive_fields, request)
-    env = registry.env_for(saga_kind)
     timeline = data.timeline
+    # Values the input holds at sensitive paths are masked wherever a step copied them.
+    mask = masker(saga_kind.sensitive_fields, request, seeds=[parse_json(timeline.input)])
+    env = registry.env_for(saga_kind)
     saga_sla_breached = bool(
         saga_kind.saga_sla_seconds
         and saga.duration(now).total_seconds() > saga_kind.saga_sla_seconds

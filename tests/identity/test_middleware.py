@@ -105,7 +105,7 @@ def test_it_answers_the_api_without_a_redirect_when_the_session_expired(admin_cl
     _age(admin_client_, idle=settings.SESSION_IDLE_TIMEOUT.total_seconds() + 1)
     response = admin_client_.get("/api/v1/audit/")
     assert response.status_code in (401, 403)
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/problem+json"
 
 
 def test_it_never_redirects_to_another_site_after_sign_in(client):

@@ -5,7 +5,20 @@ import json
 
 import pytest
 
-from opsconsole.identity.masking import MASK, can_see_sensitive, mask, mask_for_role
+from opsconsole.web.masking import (
+    MASK,
+    REDACTED_TOKEN,
+    can_see_sensitive,
+    mask_document,
+    masker,
+    scrub_tokens_in_text,
+    sensitive_values,
+)
+
+
+def mask(document, fields):
+    return mask_document(document, fields)
+
 
 ORDER_FIELDS = [
     "data.customer.email",
@@ -84,6 +97,40 @@ def test_it_leaves_missing_values_alone_and_tolerates_odd_input():
     [("viewer", False), ("operator", False), ("approver", False), ("admin", True), (None, False)],
 )
 def test_it_shows_raw_values_only_to_admins(role, sees_raw):
-    shown = mask_for_role(ORDER, ORDER_FIELDS, role)
+    shown = masker(ORDER_FIELDS, role=role)({**ORDER, "taskToken": "AAAA-secret"})
     assert (shown["customerEmail"] == "jo@example.com") is sees_raw
     assert can_see_sensitive(role) is sees_raw
+    assert shown["taskToken"] == REDACTED_TOKEN  # admins included
+
+
+def test_it_redacts_a_token_under_the_key_the_registry_names():
+    doc = {"QueueUrl": "q", "MessageBody": {"callback": {"token": "AAAA-secret"}, "orderId": "1"}}
+    masked = mask_document(doc, (), token_keys=("token",))
+    assert masked["MessageBody"] == {"callback": {"token": REDACTED_TOKEN}, "orderId": "1"}
+
+
+def test_it_redacts_a_token_inside_a_json_string():
+    body = json.dumps({"taskToken": "AAAA-secret", "orderId": "8842"})
+    doc = {"QueueUrl": "q", "MessageBody": body}
+    text = json.dumps(mask_document(doc, ()))
+    assert "AAAA-secret" not in text and "8842" in text
+    assert "AAAA-secret" not in scrub_tokens_in_text(json.dumps(doc))
+
+
+def test_it_masks_a_sensitive_value_a_step_copied_under_another_name():
+    # ChargePayment hands the payment token to DynamoDB as an expression value.
+    parameters = {
+        "TableName": "orders",
+        "ExpressionAttributeValues": {":token": {"S": "tok_123"}, ":amount": {"N": "120"}},
+        "Note": "charging tok_123 for jo@example.com",
+    }
+    shown = masker(ORDER_FIELDS, role="viewer", seeds=[ORDER])(parameters)
+    assert shown["ExpressionAttributeValues"] == {":token": {"S": MASK}, ":amount": {"N": "120"}}
+    assert shown["Note"] == f"charging {MASK} for {MASK}"
+    assert masker(ORDER_FIELDS, role="admin", seeds=[ORDER])(parameters) == parameters
+
+
+def test_it_collects_the_values_behind_sensitive_paths_also_inside_json_strings():
+    found = sensitive_values([{"input": json.dumps(ORDER)}], ORDER_FIELDS)
+    assert {"jo@example.com", "+44 1234", "1 High St", "Leeds", "tok_123"} <= found
+    assert "8842" not in found and "120" not in found

@@ -15,9 +15,9 @@ from opsconsole.aws import dynamodb, stepfunctions
 from opsconsole.aws.errors import AwsError
 from opsconsole.aws.stepfunctions import HISTORY_MAX_EVENTS, HistoryEvent
 from opsconsole.registry import SagaKind, get_registry
+from opsconsole.web.masking import registry_token_keys, scrub_tokens_in_text
 
 from . import sync
-from opsconsole.web.masking import registry_token_keys, scrub_tokens_in_text
 from .models import Saga, SagaDetail
 from .timeline import (
     Timeline,

@@ -96,12 +96,12 @@ def cache_json_paths() -> None:
 
     importlib.import_module("moto.stepfunctions.parser.asl.utils.json_path")
     importlib.import_module("moto.stepfunctions.parser.asl.component.common.path.result_path")
-    originals = {jsonpath_ng.parse, jsonpath_ng.ext.parse}
-    cached = {f: functools.lru_cache(maxsize=4096)(f) for f in originals}
+    originals: set[Any] = {jsonpath_ng.parse, jsonpath_ng.ext.parse}
+    cached: dict[Any, Any] = {f: functools.lru_cache(maxsize=4096)(f) for f in originals}
     for module in list(sys.modules.values()):
         found = getattr(module, "parse", None)
         if found in originals and module.__name__.startswith(("moto.", "jsonpath_ng")):
-            module.parse = cached[found]  # type: ignore[union-attr]
+            module.parse = cached[found]  # type: ignore[attr-defined]
 
 
 def call_services_in_process() -> None:
@@ -175,7 +175,7 @@ def cheap_sends() -> None:
     def attributes(self: Any) -> dict[str, Any]:
         if getattr(sending, "active", False) and not self.fifo_queue:
             return {}
-        return full.fget(self)  # type: ignore[no-any-return, union-attr]
+        return full.fget(self)  # type: ignore[attr-defined, no-any-return]
 
     original_send = SQSBackend.send_message
 

@@ -181,7 +181,9 @@ def order_payload(
     n: int = 0,
 ) -> dict[str, Any]:
     """The input of one OrderFulfillment execution."""
-    items = [{"sku": sku, "qty": qty, "price": world.INVENTORY[sku][1]} for sku, qty in basket]
+    items: list[dict[str, Any]] = [
+        {"sku": sku, "qty": qty, "price": world.INVENTORY[sku][1]} for sku, qty in basket
+    ]
     amount = round(sum(i["qty"] * i["price"] for i in items), 2)
     data: dict[str, Any] = {
         "orderId": order_id,

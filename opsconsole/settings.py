@@ -130,6 +130,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "opsconsole.middleware.RequestIdMiddleware",
+    "opsconsole.middleware.InteractiveAwsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -212,6 +213,19 @@ AWS_ROLE_ARN = env_str("OPSCONSOLE_AWS_ROLE_ARN", "") or None
 AWS_CONNECT_TIMEOUT = env_float("OPSCONSOLE_AWS_CONNECT_TIMEOUT", 3.0, minimum=0.1)
 AWS_READ_TIMEOUT = env_float("OPSCONSOLE_AWS_READ_TIMEOUT", 10.0, minimum=0.1)
 AWS_MAX_ATTEMPTS = env_int("OPSCONSOLE_AWS_MAX_ATTEMPTS", 3, minimum=1)
+# Calls made while a person waits on a page (DESIGN convention 13): short timeouts, no retry
+# past a second or two, and a circuit breaker per environment and service.
+AWS_INTERACTIVE_CONNECT_TIMEOUT = env_float(
+    "OPSCONSOLE_AWS_INTERACTIVE_CONNECT_TIMEOUT", 0.5, minimum=0.05
+)
+AWS_INTERACTIVE_READ_TIMEOUT = env_float(
+    "OPSCONSOLE_AWS_INTERACTIVE_READ_TIMEOUT", 1.2, minimum=0.05
+)
+AWS_INTERACTIVE_MAX_ATTEMPTS = env_int("OPSCONSOLE_AWS_INTERACTIVE_MAX_ATTEMPTS", 1, minimum=1)
+AWS_BREAKER_FAILURES = env_int("OPSCONSOLE_AWS_BREAKER_FAILURES", 1, minimum=1)
+AWS_BREAKER_COOLDOWN = env_float("OPSCONSOLE_AWS_BREAKER_COOLDOWN", 15.0, minimum=0.1)
+# How long an assumed role's credentials last; botocore refreshes them before they expire.
+AWS_ROLE_SESSION_SECONDS = env_int("OPSCONSOLE_AWS_ROLE_SESSION_SECONDS", 3600, minimum=900)
 # The emulator accepts any credentials; real AWS ignores these when unset.
 AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID", "") or None
 AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY", "") or None

@@ -44,9 +44,14 @@ def _check_aws() -> str:
     return f"{len(registry.environments)} environment(s)"
 
 
+# What the web process needs to serve: without these it is not ready.
 CHECKS: dict[str, Callable[[], str]] = {
     "database": _check_database,
     "broker": _check_broker,
+}
+# Reported, but never a reason to take a web process out of the load balancer: lists,
+# search and cached case pages serve from the database while AWS is away.
+REPORTED: dict[str, Callable[[], str]] = {
     "aws": _check_aws,
 }
 
@@ -56,18 +61,19 @@ CHECKS: dict[str, Callable[[], str]] = {
 def readyz(request: HttpRequest) -> JsonResponse:
     results: dict[str, dict[str, object]] = {}
     ready = True
-    for name, check in CHECKS.items():
+    for name, check in (CHECKS | REPORTED).items():
+        required = name in CHECKS
         started = time.monotonic()
         try:
             detail = check()
             results[name] = {"ok": True, "detail": detail}
         except aws_errors.AwsError as exc:
-            ready = False
             results[name] = {"ok": False, "error": f"{exc.code}: {exc}"[:300]}
         except Exception as exc:  # noqa: BLE001 - a probe reports every failure, never raises
-            ready = False
             results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        results[name]["required"] = required
         results[name]["ms"] = round((time.monotonic() - started) * 1000, 1)
+        ready = ready and (bool(results[name]["ok"]) or not required)
     return JsonResponse(
         {"status": "ready" if ready else "not ready", "checks": results},
         status=200 if ready else 503,

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from .errors import translate
+from .errors import AwsUnavailable, translate
 
 
 @dataclass(frozen=True)
@@ -37,18 +41,180 @@ def default_environment() -> AwsEnvironment:
     )
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # breaker() is called while client() holds it
 _sessions: dict[AwsEnvironment, boto3.session.Session] = {}
-_clients: dict[tuple[str, AwsEnvironment], Any] = {}
+_clients: dict[tuple[str, AwsEnvironment, bool], Any] = {}
 _endpoint_override: str | None = None
+_interactive: ContextVar[bool] = ContextVar("aws_interactive", default=False)
+# Environments found unreachable during the current page: its other calls there fail fast,
+# so a page that reads two services waits for one timeout, not two.
+_unreachable_here: ContextVar[set[str] | None] = ContextVar("aws_unreachable_here", default=None)
 
 
-def _config() -> Config:
+@contextmanager
+def interactive() -> Iterator[None]:
+    """AWS calls made inside serve a person waiting on a page: short timeouts, no retry
+    beyond the configured attempts, and fail fast while the endpoint's circuit is open."""
+    token = _interactive.set(True)
+    failed = _unreachable_here.set(set())
+    try:
+        yield
+    finally:
+        _unreachable_here.reset(failed)
+        _interactive.reset(token)
+
+
+def is_interactive() -> bool:
+    return _interactive.get()
+
+
+def _config(interactive: bool = False) -> Config:
+    if interactive:
+        return Config(
+            retries={
+                "mode": "standard",
+                "total_max_attempts": settings.AWS_INTERACTIVE_MAX_ATTEMPTS,
+            },
+            connect_timeout=settings.AWS_INTERACTIVE_CONNECT_TIMEOUT,
+            read_timeout=settings.AWS_INTERACTIVE_READ_TIMEOUT,
+            max_pool_connections=20,
+        )
     return Config(
-        retries={"mode": "standard", "max_attempts": settings.AWS_MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": settings.AWS_MAX_ATTEMPTS},
         connect_timeout=settings.AWS_CONNECT_TIMEOUT,
         read_timeout=settings.AWS_READ_TIMEOUT,
         max_pool_connections=20,
+    )
+
+
+class CircuitBreaker:
+    """One per environment and service: after `failures` unreachable answers in a row, pages
+    stop calling for `cooldown` seconds (they show what they have, with its age); then one
+    call probes, and a success closes the circuit. Background calls are never refused, but
+    their outcomes count, so a worker that found AWS down spares the pages the wait."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._lock = threading.RLock()  # breaker() is called while client() holds it
+        self.failures = 0
+        self.open_until = 0.0
+        self.probing = False
+
+    def before(self, interactive: bool) -> bool:
+        """Whether the call may go ahead (True: it is the half-open probe or a normal call)."""
+        if not interactive:
+            return True
+        with self._lock:
+            if self.failures < settings.AWS_BREAKER_FAILURES:
+                return True
+            if time.monotonic() < self.open_until or self.probing:
+                return False
+            self.probing = True
+            return True
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.failures = 0
+            self.probing = False
+
+    def failed(self) -> None:
+        with self._lock:
+            self.failures += 1
+            self.probing = False
+            if self.failures >= settings.AWS_BREAKER_FAILURES:
+                self.open_until = time.monotonic() + settings.AWS_BREAKER_COOLDOWN
+
+    def released(self) -> None:
+        """The call ended with an answer that says nothing about reachability."""
+        with self._lock:
+            self.probing = False
+
+    @property
+    def is_open(self) -> bool:
+        return self.failures >= settings.AWS_BREAKER_FAILURES and time.monotonic() < self.open_until
+
+    def retry_in(self) -> float:
+        return max(0.0, self.open_until - time.monotonic())
+
+
+_breakers: dict[tuple[str, str], CircuitBreaker] = {}
+
+
+def breaker(service: str, env: AwsEnvironment) -> CircuitBreaker:
+    key = (env.name, service)
+    found = _breakers.get(key)
+    if found is None:
+        with _lock:
+            found = _breakers.setdefault(key, CircuitBreaker(f"{service} in {env.name}"))
+    return found
+
+
+def open_circuits() -> list[str]:
+    """What pages currently do not call (for a banner naming what is unreachable)."""
+    return sorted(b.name for b in list(_breakers.values()) if b.is_open)
+
+
+def _unreachable(exc: Exception) -> bool:
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return int(status or 0) >= 500
+    return isinstance(exc, BotoCoreError)
+
+
+def _guard(
+    api_call: Callable[..., Any], guard: CircuitBreaker, env: AwsEnvironment, interactive: bool
+) -> Any:
+    def guarded(operation_name: str, api_params: Any) -> Any:
+        failed_here = _unreachable_here.get() if interactive else None
+        if failed_here is not None and env.name in failed_here:
+            raise AwsUnavailable(f"AWS in {env.name} did not answer this page's first call")
+        if not guard.before(interactive):
+            raise AwsUnavailable(
+                f"{guard.name} is unreachable; not asking again for "
+                f"{guard.retry_in():.0f} s (circuit open)"
+            )
+        try:
+            result = api_call(operation_name, api_params)
+        except Exception as exc:
+            if _unreachable(exc):
+                guard.failed()
+                if failed_here is not None:
+                    failed_here.add(env.name)
+            else:
+                guard.released()
+            raise
+        guard.succeeded()
+        return result
+
+    return guarded
+
+
+def _assumed_role_credentials(
+    base: boto3.session.Session, env: AwsEnvironment, endpoint: str | None
+) -> RefreshableCredentials:
+    """Credentials of `env.role_arn` that botocore renews before they expire (it calls
+    `refresh` again inside its advisory window), so a long-lived worker never holds dead
+    credentials."""
+    sts = base.client("sts", endpoint_url=endpoint, config=_config())
+
+    def refresh() -> dict[str, str]:
+        try:
+            creds = sts.assume_role(
+                RoleArn=env.role_arn or "",
+                RoleSessionName="opsconsole",
+                DurationSeconds=settings.AWS_ROLE_SESSION_SECONDS,
+            )["Credentials"]
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, operation="AssumeRole") from exc
+        return {
+            "access_key": creds["AccessKeyId"],
+            "secret_key": creds["SecretAccessKey"],
+            "token": creds["SessionToken"],
+            "expiry_time": creds["Expiration"].isoformat(),
+        }
+
+    return RefreshableCredentials.create_from_metadata(
+        metadata=refresh(), refresh_using=refresh, method="sts-assume-role"
     )
 
 
@@ -67,28 +233,26 @@ def _session(env: AwsEnvironment) -> boto3.session.Session:
         base_kwargs["aws_secret_access_key"] = "emulator"  # noqa: S105
     session = boto3.session.Session(**base_kwargs)
     if env.role_arn:
-        sts = session.client("sts", endpoint_url=endpoint, config=_config())
-        try:
-            creds = sts.assume_role(RoleArn=env.role_arn, RoleSessionName="opsconsole")[
-                "Credentials"
-            ]
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, operation="AssumeRole") from exc
-        # Assumed credentials expire; the session is rebuilt when a call says so.
-        session = boto3.session.Session(
-            region_name=env.region,
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-        )
+        core = botocore.session.get_session()
+        # boto3 offers no public way to hand a session refreshable credentials.
+        core._credentials = _assumed_role_credentials(session, env, endpoint)  # type: ignore[attr-defined]
+        session = boto3.session.Session(botocore_session=core, region_name=env.region)
     _sessions[env] = session
     return session
 
 
+def credentials_of(env: AwsEnvironment) -> Any:
+    """The credentials the clients of `env` sign with (refreshing ones for an assumed role)."""
+    with _lock:
+        return _session(env).get_credentials()
+
+
 def client(service: str, env: AwsEnvironment | None = None) -> Any:
-    """The shared, lazily built client for `service` in `env` (default: from settings)."""
+    """The shared, lazily built client for `service` in `env` (default: from settings), with
+    the interactive or the background profile depending on who is calling."""
     env = env or default_environment()
-    key = (service, env)
+    mode = _interactive.get()
+    key = (service, env, mode)
     found = _clients.get(key)
     if found is not None:
         return found
@@ -97,7 +261,9 @@ def client(service: str, env: AwsEnvironment | None = None) -> Any:
         if found is None:
             endpoint = _endpoint_override or env.endpoint_url
             session: Any = _session(env)  # service names are data (the registry), not literals
-            found = session.client(service, endpoint_url=endpoint, config=_config())
+            found = session.client(service, endpoint_url=endpoint, config=_config(mode))
+            # Every operation, paginated ones included, goes through _make_api_call.
+            found._make_api_call = _guard(found._make_api_call, breaker(service, env), env, mode)
             _clients[key] = found
     return found
 
@@ -107,6 +273,7 @@ def reset_clients() -> None:
     with _lock:
         _clients.clear()
         _sessions.clear()
+        _breakers.clear()
 
 
 def set_endpoint_override(url: str | None) -> None:

@@ -20,13 +20,11 @@ def test_it_reports_each_dependency_when_ready(client, aws):
     assert all(check["ok"] for check in body["checks"].values())
 
 
-def test_it_is_not_ready_when_aws_is_unreachable(client, settings):
+def test_it_stays_ready_when_aws_is_unreachable_and_says_so(client, settings):
     from opsconsole.aws import clients
     from opsconsole.registry import reset_registry
 
     settings.AWS_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
-    settings.AWS_CONNECT_TIMEOUT = 0.2
-    settings.AWS_MAX_ATTEMPTS = 1
     clients.reset_clients()
     reset_registry()
     try:
@@ -35,7 +33,8 @@ def test_it_is_not_ready_when_aws_is_unreachable(client, settings):
         clients.reset_clients()
         reset_registry()
     body = response.json()
-    assert response.status_code == 503
-    assert body["checks"]["database"]["ok"] is True
-    assert body["checks"]["aws"]["ok"] is False
+    # Lists, search and cached case pages serve from the database: AWS is reported only.
+    assert response.status_code == 200
+    assert body["checks"]["database"]["ok"] is True and body["checks"]["database"]["required"]
+    assert body["checks"]["aws"]["ok"] is False and body["checks"]["aws"]["required"] is False
     assert "unreachable" in body["checks"]["aws"]["error"].lower()

@@ -989,6 +989,7 @@ def main() -> int:
             DJANGO_SETTINGS_MODULE="opsconsole.settings",
             DATABASE_URL=url,
             OPSCONSOLE_SECRET_KEY=secret,
+            OPSCONSOLE_FIELD_ENCRYPTION_KEYS=secret,
             OPSCONSOLE_SECURE="0",
             OPSCONSOLE_DEBUG="0",
             OPSCONSOLE_ALLOWED_HOSTS="127.0.0.1",

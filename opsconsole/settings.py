@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -90,9 +91,21 @@ DEBUG = env_bool("OPSCONSOLE_DEBUG", False)
 VAR_DIR = Path(env_str("OPSCONSOLE_VAR_DIR", str(BASE_DIR / "var")))
 
 
-def _local_secret_key() -> str:
+# Keys made once into VAR_DIR for a single-host checkout (debugging, or the embedded demo,
+# whose supervisor turns this on). Never on many hosts: each would make its own keys, and a
+# token one host encrypted could not be decrypted on another.
+_EMBEDDED_COMMANDS = {"demo", "seed_world"}
+_RUNS_EMBEDDED_WORLD = (
+    len(sys.argv) > 1
+    and Path(sys.argv[0]).name == "manage.py"
+    and sys.argv[1] in _EMBEDDED_COMMANDS
+)
+LOCAL_KEYS = env_bool("OPSCONSOLE_LOCAL_KEYS", DEBUG or _RUNS_EMBEDDED_WORLD)
+
+
+def _local_key(name: str) -> str:
     """A random key kept in VAR_DIR, so a checkout runs without a shared insecure default."""
-    path = VAR_DIR / "secret_key"
+    path = VAR_DIR / name
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(50))
@@ -100,9 +113,28 @@ def _local_secret_key() -> str:
     return path.read_text().strip()
 
 
-SECRET_KEY = env_str("OPSCONSOLE_SECRET_KEY", "") or _local_secret_key()
-# Encrypts task tokens at rest; separate from SECRET_KEY so either can rotate alone.
-FIELD_ENCRYPTION_KEY = env_str("OPSCONSOLE_FIELD_ENCRYPTION_KEY", SECRET_KEY)
+def _required_key(variable: str, local_name: str) -> str:
+    value = env_str(variable, "")
+    if value:
+        return value
+    if LOCAL_KEYS:
+        return _local_key(local_name)
+    raise ImproperlyConfigured(
+        f"{variable} is required: every web and worker host must share it. Set it (or, on a "
+        "single-host checkout, OPSCONSOLE_LOCAL_KEYS=1 to keep generated keys in "
+        "OPSCONSOLE_VAR_DIR)."
+    )
+
+
+SECRET_KEY = _required_key("OPSCONSOLE_SECRET_KEY", "secret_key")
+# Encrypt task tokens at rest; separate from SECRET_KEY so either can rotate alone. Several
+# keys, comma-separated: the first encrypts, every one decrypts (rotation: put the new key
+# first, keep the old ones until the tokens they encrypted are decided or expired).
+FIELD_ENCRYPTION_KEYS = [
+    key.strip()
+    for key in _required_key("OPSCONSOLE_FIELD_ENCRYPTION_KEYS", "field_encryption_key").split(",")
+    if key.strip()
+]
 
 ALLOWED_HOSTS = env_list("OPSCONSOLE_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("OPSCONSOLE_CSRF_TRUSTED_ORIGINS", "")

@@ -10,6 +10,8 @@ import tempfile
 os.environ.setdefault("OPSCONSOLE_SECURE", "0")
 os.environ.setdefault("OPSCONSOLE_VAR_DIR", tempfile.mkdtemp(prefix="opsconsole-test-"))
 os.environ.setdefault("OPSCONSOLE_LOG_LEVEL", "WARNING")
+# One test run is one host: its keys live in its own var dir.
+os.environ.setdefault("OPSCONSOLE_LOCAL_KEYS", "1")
 
 from opsconsole.settings import *  # noqa: E402, F403
 from opsconsole.settings import CELERY_BROKER_URL  # noqa: E402

@@ -36,6 +36,16 @@ def identity_deploy_checks(app_configs: Any = None, **kwargs: Any) -> list[Warni
                 id="identity.W003",
             )
         )
+    if settings.LOCAL_KEYS:
+        problems.append(
+            Warning(
+                "OPSCONSOLE_LOCAL_KEYS is on: the signing and encryption keys are generated "
+                "per host, so hosts cannot read each other's sessions or task tokens.",
+                hint="Set OPSCONSOLE_SECRET_KEY and OPSCONSOLE_FIELD_ENCRYPTION_KEYS, the "
+                "same on every web and worker host, and turn OPSCONSOLE_LOCAL_KEYS off.",
+                id="identity.W005",
+            )
+        )
     if not settings.OIDC_VERIFY_SSL:
         problems.append(
             Warning(

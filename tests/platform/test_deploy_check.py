@@ -18,6 +18,8 @@ def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "OPSCONSOLE_DEBUG": "0",
         "OPSCONSOLE_SECURE": "1",
         "OPSCONSOLE_SECRET_KEY": secrets.token_urlsafe(64),
+        "OPSCONSOLE_FIELD_ENCRYPTION_KEYS": secrets.token_urlsafe(64),
+        "OPSCONSOLE_LOCAL_KEYS": "0",
         "OPSCONSOLE_ALLOWED_HOSTS": "console.example.com",
         "OPSCONSOLE_VAR_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
@@ -62,3 +64,11 @@ def test_it_fails_the_checklist_when_debugging_in_production(tmp_path):
     result = _check(_production_env(tmp_path, OPSCONSOLE_DEBUG="1", OPSCONSOLE_SECURE="0"))
     assert result.returncode != 0
     assert "security.W018" in result.stderr + result.stdout  # DEBUG on
+
+
+def test_it_fails_the_checklist_with_keys_kept_on_one_host(tmp_path):
+    # Each host would make its own keys: a token encrypted by a worker could not be
+    # decrypted by a web host.
+    result = _check(_production_env(tmp_path, OPSCONSOLE_LOCAL_KEYS="1"))
+    assert result.returncode != 0
+    assert "identity.W005" in result.stderr and "OPSCONSOLE_LOCAL_KEYS" in result.stderr

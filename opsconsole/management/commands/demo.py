@@ -249,6 +249,7 @@ class Command(BaseCommand):
             OPSCONSOLE_OIDC_MOCK_PORT=str(oidc_port),
             OPSCONSOLE_OIDC_DEMO_USERS="1",
             OPSCONSOLE_DEBUG="1",
+            OPSCONSOLE_LOCAL_KEYS="1",
             OPSCONSOLE_SECURE="0",
             OPSCONSOLE_VAR_DIR=str(var),
             DJANGO_SETTINGS_MODULE="opsconsole.settings",

@@ -18,3 +18,6 @@ urlpatterns = [
     path("audit/", include("opsconsole.audit.urls")),
     path("api/v1/", include("opsconsole.api_urls")),
 ]
+
+# The console's own error pages (templates/403.html and 404.html are found by name).
+handler500 = "opsconsole.views.server_error"

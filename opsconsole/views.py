@@ -6,7 +6,8 @@ import time
 from collections.abc import Callable
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -78,3 +79,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
         {"status": "ready" if ready else "not ready", "checks": results},
         status=200 if ready else 503,
     )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The console's own 500 page: no stack trace, a request id to quote, and no context
+    processors (what failed, the database or the registry, must not fail this page too)."""
+    body = loader.get_template("500.html").render(
+        {"request_id": getattr(request, "request_id", "")}
+    )
+    return HttpResponseServerError(body)

@@ -248,7 +248,9 @@ class Command(BaseCommand):
             OPSCONSOLE_WEB_PORT=str(web_port),
             OPSCONSOLE_OIDC_MOCK_PORT=str(oidc_port),
             OPSCONSOLE_OIDC_DEMO_USERS="1",
-            OPSCONSOLE_DEBUG="1",
+            # As in production: no debug pages; the console's own error pages instead.
+            OPSCONSOLE_DEBUG="0",
+            OPSCONSOLE_ALLOWED_HOSTS="127.0.0.1,localhost",
             OPSCONSOLE_LOCAL_KEYS="1",
             OPSCONSOLE_SECURE="0",
             OPSCONSOLE_VAR_DIR=str(var),
@@ -280,7 +282,9 @@ class Command(BaseCommand):
         )
         web = Child(
             "web",
-            [python, "manage.py", "runserver", f"127.0.0.1:{web_port}", "--noreload"],
+            # --insecure: runserver serves the static files itself with DEBUG off (a
+            # production deployment serves them from STATIC_ROOT instead).
+            [python, "manage.py", "runserver", f"127.0.0.1:{web_port}", "--noreload", "--insecure"],
             env,
             logs / "web.log",
         ).start()

@@ -1,14 +1,14 @@
 from django.apps import AppConfig
 
+from opsconsole.web.problems import register_errors
+
 
 class ApprovalsConfig(AppConfig):
     name = "approvals"
     verbose_name = "Approvals"
 
     def ready(self) -> None:
-        from opsconsole.web.problems import register_errors
-
-        # Imported here: the error specs pull in the models, not ready at module import.
+        # Imported here: the error specs name the actions' errors, which need the models.
         from .errors import ERROR_SPECS
 
         register_errors(ERROR_SPECS)

@@ -139,3 +139,13 @@ def test_it_audits_a_page_refused_by_role_once(operator_client):
     assert list(AuditEvent.objects.values_list("action", "result")) == [
         ("identity.tokens", "refused")
     ]
+
+
+def test_it_refuses_an_over_long_reason_from_the_page_once(approver_client, gateway):
+    req = make_request()
+
+    response = _page(approver_client, req, {"decision": "reject", "reason": "x" * 5000})
+
+    assert response.status_code == 400
+    assert "Reason and comment are limited to 2000 characters." in response.content.decode()
+    assert _audit(req) == [("approval.reject", "refused", "approval.invalid_decision")]

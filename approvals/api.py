@@ -7,15 +7,20 @@ from typing import Any
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from opsconsole.audit import log as audit
-from opsconsole.identity.permissions import IsApprover, IsViewer
+from opsconsole.errors import DomainError
+from opsconsole.identity.permissions import IsViewer
+from opsconsole.identity.roles import actor_for
 from opsconsole.registry import get_registry
+from opsconsole.web.api import problem_response
+from opsconsole.web.problems import problem_for
 
 from . import actions
+from .actions.errors import facts
 from .models import (
     FINAL_STATUSES,
     OPEN_STATUSES,
@@ -23,7 +28,6 @@ from .models import (
     ApprovalDecision,
     ApprovalRequest,
     ApprovalStatus,
-    Decision,
 )
 
 STATUS_ALIASES = {
@@ -31,26 +35,6 @@ STATUS_ALIASES = {
     "waiting": WAITING_STATUSES,
     "decided": FINAL_STATUSES,
 }
-
-
-class AuditedIsApprover(IsApprover):
-    """IsApprover, and a refused attempt by a signed-in caller is written to the audit log."""
-
-    message = "Only approvers and admins may decide approval requests."
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        allowed = super().has_permission(request, view)
-        user = getattr(request, "user", None)
-        if not allowed and user is not None and getattr(user, "is_authenticated", False):
-            audit.record(
-                audit.actor_for(request),
-                "approval.decide",
-                result="refused",
-                target_type="approval",
-                target_id=str(view.kwargs.get("pk", "")),
-                error=self.message,
-            )
-        return allowed
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -113,15 +97,15 @@ class ApprovalRequestSerializer(serializers.ModelSerializer):
 
 
 class DecisionInput(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=Decision.values)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-    ticket = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    """Shape only: the rules (a reason for a rejection, lengths, who may decide) are the
+    action's, so a refused decision is audited once, the same way as from the page."""
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["decision"] == Decision.REJECT and not attrs.get("reason", "").strip():
-            raise ValidationError({"reason": ["A rejection needs a reason."]})
-        return attrs
+    decision = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="approve or reject"
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    ticket = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class NewestFirst(CursorPagination):
@@ -171,28 +155,17 @@ class ApprovalDetail(generics.RetrieveAPIView):
 class ApprovalDecide(APIView):
     """POST /api/v1/approvals/{id}/decision/ (Idempotency-Key honoured)."""
 
-    permission_classes = [AuditedIsApprover]
+    # Any signed-in caller: the action refuses (and audits) one who may not decide.
+    permission_classes = [IsAuthenticated]
 
     def post(self, request: Request, pk: int) -> Response:
         payload = DecisionInput(data=request.data)
-        if not payload.is_valid():
-            audit.record(
-                audit.actor_for(request),
-                "approval.decide",
-                result="refused",
-                target_type="approval",
-                target_id=str(pk),
-                error=str(payload.errors),
-            )
-            return Response(
-                {"detail": "The decision is not valid.", "errors": payload.errors},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        payload.is_valid(raise_exception=True)
         data = payload.validated_data
         try:
             result = actions.decide(
                 pk,
-                actor=audit.actor_for(request),
+                actor=actor_for(request),
                 decision=data["decision"],
                 reason=data["reason"],
                 comment=data["comment"],
@@ -200,15 +173,8 @@ class ApprovalDecide(APIView):
                 idempotency_key=request.headers.get("Idempotency-Key", ""),
                 identities=actions.identities_for(request),
             )
-        except actions.ApprovalError as exc:
-            body: dict[str, Any] = {"detail": str(exc), "code": exc.code}
-            if isinstance(exc, actions.AlreadyDecided):
-                body.update(
-                    status=exc.status,
-                    decided_by=exc.decided_by,
-                    decided_at=exc.decided_at.isoformat() if exc.decided_at else None,
-                )
-            return Response(body, status=exc.http_status)
+        except DomainError as exc:
+            return _refused(exc)
         code = {
             "pending_send": status.HTTP_202_ACCEPTED,
             "expired": status.HTTP_409_CONFLICT,
@@ -223,3 +189,14 @@ class ApprovalDecide(APIView):
         if result.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
+
+
+def _refused(exc: DomainError) -> Response:
+    """Problem details with the page's sentence, and the facts (who decided, when...) as
+    extension members; an invalid field is named under `errors` as for any invalid input."""
+    extra = {name: value for name, value in facts(exc).items() if name != "code"}
+    body = problem_for(exc, **extra)
+    field = exc.params.get("field")
+    if field:
+        body["errors"] = {field: [body["detail"]]}
+    return problem_response(body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import Q, QuerySet
@@ -44,7 +44,8 @@ class InboxFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         kinds = get_registry().kinds.values()
-        self.fields["kind"].choices = [("", "All kinds")] + [(k.key, k.label) for k in kinds]
+        kind = cast(forms.ChoiceField, self.fields["kind"])
+        kind.choices = [("", "All kinds")] + [(k.key, k.label) for k in kinds]
 
     def apply(self, qs: QuerySet[ApprovalRequest], me: str) -> QuerySet[ApprovalRequest]:
         """The queryset narrowed by the valid filters (invalid ones are shown and ignored)."""
@@ -91,4 +92,5 @@ class BulkDecisionForm(DecisionForm):
         super().__init__(*args, **kwargs)
         data = args[0] if args else kwargs.get("data")
         raw = data.getlist("ids") if data is not None and hasattr(data, "getlist") else []
-        self.fields["ids"].choices = [(v, v) for v in raw if str(v).isdigit()]
+        ids = cast(forms.TypedMultipleChoiceField, self.fields["ids"])
+        ids.choices = [(v, v) for v in raw if str(v).isdigit()]

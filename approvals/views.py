@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -17,15 +15,25 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.middleware import HtmxDetails
 
-from opsconsole.audit import log as audit
-from opsconsole.identity.roles import APPROVER, VIEWER, has_role, role_required, user_role
+from opsconsole.errors import DomainError
+from opsconsole.identity.roles import (
+    APPROVER,
+    VIEWER,
+    actor_for,
+    has_role,
+    role_required,
+    user_role,
+)
 from opsconsole.registry import get_registry
+from opsconsole.web.problems import message_for, status_for
 from sagas.models import Saga
 
 from . import actions
 from .context import case_page_url, saga_context
 from .forms import BulkDecisionForm, DecisionForm, InboxFilterForm
+from .messages import format_time
 from .models import (
     FINAL_STATUSES,
     OPEN_STATUSES,
@@ -37,30 +45,18 @@ PAGE_SIZE = 25
 SOON_SECONDS = 3600
 
 
-def approver_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Like role_required(APPROVER), and the refusal is audited (every attempt counts)."""
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not has_role(request, APPROVER):
-            audit.record(
-                audit.actor_for(request),
-                f"approval.{view.__name__}",
-                result="refused",
-                target_type="approval",
-                target_id=str(kwargs.get("pk", "")),
-                error="only approvers and admins may decide or claim approval requests",
-            )
-            return render(
-                request,
-                "identity/forbidden.html",
-                {"required_role": APPROVER, "role": user_role(request)},
-                status=403,
-            )
-        return view(request, *args, **kwargs)
 
-    wrapper.required_role = APPROVER  # type: ignore[attr-defined]
-    return wrapper
+def _forbidden(request: HttpRequest) -> HttpResponse:
+    """The 403 page for somebody whose role may not decide or claim (the action audited it)."""
+    return render(
+        request,
+        "identity/forbidden.html",
+        {"required_role": APPROVER, "role": user_role(request)},
+        status=403,
+    )
 
 
 def time_left(seconds: float | None) -> tuple[str, str]:
@@ -97,13 +93,13 @@ def _row(req: ApprovalRequest, me: str, now: Any) -> dict[str, Any]:
 
 
 def _me(request: HttpRequest) -> str:
-    return audit.actor_for(request).id
+    return actor_for(request).id
 
 
 @require_GET
 @role_required(VIEWER)
 @vary_on_headers("HX-Request", "HX-Target")
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: HtmxHttpRequest) -> HttpResponse:
     tab = "history" if request.GET.get("tab") == "history" else "waiting"
     form = InboxFilterForm(request.GET or None)
     me = _me(request)
@@ -142,7 +138,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(request, "approvals/inbox.html", context)
 
 
-def _detail_context(request: HttpRequest, req: ApprovalRequest, **extra: Any) -> dict[str, Any]:
+def _detail_context(request: HtmxHttpRequest, req: ApprovalRequest, **extra: Any) -> dict[str, Any]:
     me = _me(request)
     identities = actions.identities_for(request) | {me.lower()}
     initiator = (req.requested_by or "").strip().lower()
@@ -158,7 +154,7 @@ def _detail_context(request: HttpRequest, req: ApprovalRequest, **extra: Any) ->
         "can_decide": has_role(request, APPROVER) and req.is_open,
         "is_initiator": bool(initiator) and initiator in identities,
         "is_first_approver": bool(req.first_approved_by) and req.first_approved_by == me,
-        "already_message": actions.already_decided_message(req) if req.is_final else "",
+        "already_message": message_for(actions.AlreadyDecided.of(req)) if req.is_final else "",
         "pending_send_message": actions.pending_send_message(req)
         if req.status == "sending"
         else "",
@@ -174,7 +170,7 @@ def _get_request(pk: int) -> ApprovalRequest:
 
 @require_GET
 @role_required(VIEWER)
-def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def request_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     req = _get_request(pk)
     context = _detail_context(request, req)
     context["ctx"] = saga_context(req)
@@ -182,7 +178,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _panel_response(
-    request: HttpRequest, req: ApprovalRequest, *, status: int = 200, **extra: Any
+    request: HtmxHttpRequest, req: ApprovalRequest, *, status: int = 200, **extra: Any
 ) -> HttpResponse:
     """After a POST: the decision panel (htmx) or the request's page (no JavaScript)."""
     req.refresh_from_db()
@@ -201,34 +197,28 @@ def _see_other(url: str) -> HttpResponseRedirect:
     return response
 
 
-def _redirect_back(request: HttpRequest, req: ApprovalRequest) -> HttpResponse:
+def _redirect_back(request: HtmxHttpRequest, req: ApprovalRequest) -> HttpResponse:
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("approvals:detail", args=[req.pk])
     return _see_other(target)
 
 
+# The POST views carry no role decorator: the action checks the approver role and audits a
+# refusal once, under the same name as when it comes through the API.
+
+
 @require_POST
-@approver_required
 @vary_on_headers("HX-Request")
-def decide(request: HttpRequest, pk: int) -> HttpResponse:
+def decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     req = _get_request(pk)
     form = DecisionForm(request.POST)
-    if not form.is_valid():
-        audit.record(
-            audit.actor_for(request),
-            "approval.decide",
-            result="refused",
-            target_type="approval",
-            target_id=str(req.pk),
-            error=_form_error(form),
-        )
-        return _panel_response(request, req, status=400, form=form, error=_form_error(form))
-    data = form.cleaned_data
+    # Shape only: over-long text reaches the action as typed, and the action refuses it.
+    data = form.cleaned_data if form.is_valid() else _raw(form)
     try:
         result = actions.decide(
             req.pk,
-            actor=audit.actor_for(request),
+            actor=actor_for(request),
             decision=data["decision"],
             reason=data["reason"],
             comment=data["comment"],
@@ -236,9 +226,13 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             idempotency_key=data["idempotency_key"],
             identities=actions.identities_for(request),
         )
-    except actions.ApprovalError as exc:
+    except actions.NotAnApprover:
+        return _forbidden(request)
+    except DomainError as exc:
         keep = form if isinstance(exc, actions.InvalidDecision) else None
-        return _panel_response(request, req, status=exc.http_status, form=keep, error=str(exc))
+        return _panel_response(
+            request, req, status=status_for(exc), form=keep, error=message_for(exc)
+        )
     level = {
         "approved": messages.SUCCESS,
         "rejected": messages.SUCCESS,
@@ -251,21 +245,23 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     return _redirect_back(request, req)
 
 
-def _form_error(form: DecisionForm) -> str:
-    return "; ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
+def _raw(form: DecisionForm) -> dict[str, str]:
+    return {name: str(form.data.get(name, "")) for name in form.fields}
 
 
 def _claim_response(
-    request: HttpRequest, pk: int, change: Any, note: Any, level: int
+    request: HtmxHttpRequest, pk: int, change: Any, note: Any, level: int
 ) -> HttpResponse:
     """Claim or release: the panel under htmx (never a redirect swapped into it), else back."""
     req = _get_request(pk)
     try:
-        req = change(req.pk, actor=audit.actor_for(request))
-    except actions.ApprovalError as exc:
+        req = change(req.pk, actor=actor_for(request))
+    except actions.NotAnApprover:
+        return _forbidden(request)
+    except DomainError as exc:
         if request.htmx:
-            return _panel_response(request, req, error=str(exc))
-        messages.error(request, str(exc))
+            return _panel_response(request, req, error=message_for(exc))
+        messages.error(request, message_for(exc))
         return _redirect_back(request, req)
     text = note(req)
     if request.htmx:
@@ -275,49 +271,50 @@ def _claim_response(
 
 
 @require_POST
-@approver_required
 @vary_on_headers("HX-Request")
-def claim(request: HttpRequest, pk: int) -> HttpResponse:
+def claim(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _claim_response(
         request,
         pk,
         actions.claim,
-        lambda req: f"You hold this request until {actions.format_time(req.claimed_until)}.",
+        lambda req: f"You hold this request until {format_time(req.claimed_until)}.",
         messages.SUCCESS,
     )
 
 
 @require_POST
-@approver_required
 @vary_on_headers("HX-Request")
-def unclaim(request: HttpRequest, pk: int) -> HttpResponse:
+def unclaim(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _claim_response(
         request, pk, actions.unclaim, lambda req: "Released for other approvers.", messages.INFO
     )
 
 
 @require_POST
-@approver_required
-def bulk_decide(request: HttpRequest) -> HttpResponse:
+def bulk_decide(request: HtmxHttpRequest) -> HttpResponse:
     form = BulkDecisionForm(request.POST)
     inbox_url = reverse("approvals:inbox")
-    if not form.is_valid() or not form.cleaned_data["ids"]:
-        messages.error(request, "Select at least one request, then approve or reject.")
-        return _see_other(inbox_url)
-    data = form.cleaned_data
+    data = form.cleaned_data if form.is_valid() else {}
     try:
+        # Called even with nothing selected: somebody who may not decide is told so (and
+        # audited) rather than asked to select something.
         items = actions.decide_many(
-            data["ids"],
-            actor=audit.actor_for(request),
-            decision=data["decision"],
-            reason=data["reason"],
-            comment=data["comment"],
-            ticket=data["ticket"],
-            idempotency_key=data["idempotency_key"],
+            data.get("ids") or [],
+            actor=actor_for(request),
+            decision=data.get("decision", ""),
+            reason=data.get("reason", ""),
+            comment=data.get("comment", ""),
+            ticket=data.get("ticket", ""),
+            idempotency_key=data.get("idempotency_key", ""),
             identities=actions.identities_for(request),
         )
-    except actions.ApprovalError as exc:
-        messages.error(request, str(exc))
+    except actions.NotAnApprover:
+        return _forbidden(request)
+    except DomainError as exc:
+        messages.error(request, message_for(exc))
+        return _see_other(inbox_url)
+    if not items:
+        messages.error(request, "Select at least one request, then approve or reject.")
         return _see_other(inbox_url)
     done = [i for i in items if i.ok]
     if done:
@@ -325,14 +322,15 @@ def bulk_decide(request: HttpRequest) -> HttpResponse:
     for item in items:
         if not item.ok:
             level = messages.WARNING if item.outcome == "pending_send" else messages.ERROR
-            messages.add_message(request, level, f"{item.label}: {item.message}")
+            text = message_for(item.error) if item.error else item.message
+            messages.add_message(request, level, f"{item.label}: {text}")
     return _see_other(inbox_url)
 
 
 @require_GET
 @role_required(VIEWER)
 @vary_on_headers("HX-Request")
-def saga_panel(request: HttpRequest, saga_id: int) -> HttpResponse:
+def saga_panel(request: HtmxHttpRequest, saga_id: int) -> HttpResponse:
     """The case page's approvals panel for one saga: a fragment for the case page's hx-get,
     a page of its own for the no-JavaScript link."""
     saga = Saga.objects.filter(pk=saga_id).first()

@@ -17,14 +17,12 @@ Per saga kind:
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
@@ -36,6 +34,7 @@ from opsconsole.aws.errors import AwsError, StateMachineNotFound
 from opsconsole.registry import Registry, SagaKind, get_registry, json_path_get
 
 from .models import ACTIVE_STATUSES, Saga, SagaStatus, SyncState
+from .parsing import parse_amount, parse_initiator, text
 from .status import StatusInputs, derive_status
 from .timeline import Position, TimelineRules, build_timeline, position
 
@@ -197,45 +196,23 @@ def _guess_arn(kind: SagaKind, env: AwsEnvironment) -> str | None:
     return None
 
 
-def _text(value: Any, limit: int) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        value = json.dumps(value, separators=(",", ":"))
-    return str(value)[:limit]
-
-
-def _amount(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
-        return None
-    return amount if abs(amount) < Decimal("1e12") else None
-
-
 def facts_from_input(kind: SagaKind, document: Any, fallback_key: str) -> dict[str, Any]:
     """The read model's fields that come from the execution input (pure)."""
     initiator = json_path_get(document, kind.initiator_path) if document is not None else None
-    if isinstance(initiator, dict):
-        initiator_type = _text(initiator.get("type"), 32)
-        initiator_id = _text(initiator.get("id") or initiator.get("name"), 255)
-    else:
-        initiator_type, initiator_id = "", _text(initiator, 255)
+    initiator_type, initiator_id = parse_initiator(initiator)
 
     def get(path: str | None) -> Any:
         return json_path_get(document, path) if (path and document is not None) else None
 
-    key = _text(get(kind.business_key_path), 200) or fallback_key[:200]
+    key = text(get(kind.business_key_path), 200) or fallback_key[:200]
     return {
         "business_key": key,
-        "correlation_id": _text(get(kind.correlation_id_path), 128),
+        "correlation_id": text(get(kind.correlation_id_path), 128),
         "initiator_type": initiator_type,
         "initiator_id": initiator_id,
-        "ticket": _text(get(kind.ticket_path), 64),
-        "amount": _amount(get(kind.amount_path)),
-        "currency": _text(get(kind.currency_path), 3).upper(),
+        "ticket": text(get(kind.ticket_path), 64),
+        "amount": parse_amount(get(kind.amount_path)),
+        "currency": text(get(kind.currency_path), 3).upper(),
     }
 
 
@@ -348,8 +325,8 @@ def _row_for(work: _Work, kind: SagaKind, sm_arn: str, now: datetime) -> Saga | 
         row.state_machine_arn = ex.state_machine_arn or row.state_machine_arn or sm_arn
         row.started_at = ex.started_at
         row.stopped_at = ex.stopped_at
-        row.last_error = _text(ex.error, 255)
-        row.last_cause = _text(ex.cause, 4000)
+        row.last_error = text(ex.error, 255)
+        row.last_cause = text(ex.cause, 4000)
         row.redrive_count = ex.redrive_count or 0
         if not row.business_key or work.row is None or work.describe:
             for name, value in facts_from_input(kind, ex.input_json(), ex.name).items():

@@ -1,4 +1,9 @@
-"""Writing audit records: `record` for one-shot facts, `attempt` for intent then outcome."""
+"""Writing audit records: `record` for one-shot facts, `attempt` for intent then outcome.
+
+The actor is a value the caller passes: this module knows nothing of identity (requests,
+users, roles), so identity can record its own refusals through it without an import cycle.
+Building the actor of a request is `opsconsole.identity.roles.actor_for`.
+"""
 
 from __future__ import annotations
 
@@ -25,25 +30,6 @@ class Actor:
     @classmethod
     def system(cls, name: str = "opsconsole") -> Actor:
         return cls(type="system", id=name)
-
-
-def actor_for(request: Any) -> Actor:
-    """The actor behind a request (session user or API token)."""
-    from opsconsole.identity.roles import user_role  # identity is platform, not a feature
-
-    token = getattr(request, "auth", None)
-    if token is not None and getattr(token, "token_hash", None):
-        return Actor(type="token", id=str(token.name), role=str(token.role))
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return Actor(type="anonymous", id="anonymous")
-    profile = getattr(user, "staff_profile", None)
-    return Actor(
-        type="user",
-        id=user.email or user.username,
-        sub=getattr(profile, "oidc_sub", "") or user.username,
-        role=user_role(request) or "",
-    )
 
 
 @dataclass

@@ -7,15 +7,16 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from opsconsole.identity.roles import ADMIN, role_required
+from opsconsole.identity.roles import ADMIN, actor_for, role_required
 
 from .filters import TARGET_TYPES, AuditFilterForm, apply_filters
-from .log import actor_for, record
+from .log import record
 from .models import PUBLIC_FIELDS, AuditEvent
 
 PAGE_SIZE = 50
@@ -24,7 +25,7 @@ CSV_COLUMNS = list(PUBLIC_FIELDS)
 
 def _filtered(request: HttpRequest) -> tuple[AuditFilterForm, Any]:
     form = AuditFilterForm(request.GET or None)
-    queryset = AuditEvent.objects.order_by("-id")
+    queryset: QuerySet[AuditEvent] = AuditEvent.objects.order_by("-id")
     if form.is_bound and form.is_valid():
         queryset = apply_filters(queryset, form.cleaned_data)
     elif form.is_bound:
@@ -99,7 +100,7 @@ def _csv_rows(queryset: Any) -> Iterator[str]:
 
 @require_GET
 @role_required(ADMIN)
-def export_csv(request: HttpRequest) -> HttpResponse:
+def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     form, queryset = _filtered(request)
     filters = {k: v for k, v in request.GET.items() if v}
     record(

@@ -19,12 +19,12 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from opsconsole.audit.log import Actor, actor_for, record
+from opsconsole.audit.log import Actor, record
 from opsconsole.audit.models import AuditEvent
 
 from . import actions, oidc
 from .models import ApiToken
-from .roles import ADMIN, ROLES, role_required, user_role
+from .roles import ADMIN, ROLES, actor_for, role_required, user_role
 
 logger = logging.getLogger(__name__)
 

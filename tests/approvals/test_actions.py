@@ -9,11 +9,13 @@ import pytest
 from django.utils import timezone
 
 from approvals import actions
+from approvals.actions import decisions
 from approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from opsconsole.audit.log import Actor
 from opsconsole.audit.models import AuditEvent
 from opsconsole.aws import sqs, stepfunctions
 from opsconsole.aws.errors import AwsUnavailable, TaskTokenExpired
+from opsconsole.web.problems import message_for
 from tests.approvals.conftest import SERVICE
 from tests.approvals.factories import make_request
 
@@ -132,8 +134,9 @@ def test_it_makes_a_double_click_harmless(approval_world):
 
     assert first.outcome == again.outcome == "approved"
     assert again.replayed
-    with pytest.raises(actions.AlreadyDecided, match="Already approved by anna.approver"):
+    with pytest.raises(actions.AlreadyDecided) as refused:
         actions.decide(req.pk, actor=BEN, decision="approve")
+    assert message_for(refused.value).startswith("Already approved by anna.approver")
     approval_world.wait_done(arn)
     assert _callback_answers(arn) == ["TaskSucceeded"]
 
@@ -149,7 +152,8 @@ def test_it_refuses_the_initiator_and_audits_the_attempt(approval_world):
 
     assert approval_world.status(arn) == "RUNNING"
     refused = AuditEvent.objects.get(action="approval.approve", result="refused")
-    assert refused.actor == ANNA.id and "may not approve" in refused.error
+    assert refused.actor == ANNA.id and refused.error == "approval.self_approval"
+    assert refused.details["requested_by"] == "anna.approver@example.com"
     assert actions.decide(req.pk, actor=BEN, decision="approve").outcome == "approved"
 
 
@@ -255,7 +259,7 @@ def test_it_recognises_that_aws_already_took_a_decision_sent_before_a_crash(gate
     monkeypatch.setattr(stepfunctions, "send_task_success", crash_after_sending)
     assert actions.decide(req.pk, actor=ANNA, decision="approve").outcome == "pending_send"
     monkeypatch.setattr(stepfunctions, "send_task_success", real)
-    monkeypatch.setattr(actions, "_wait_fate", lambda arn, env: "TaskSucceeded")
+    monkeypatch.setattr(decisions, "wait_fate", lambda arn, env: "TaskSucceeded")
     ApprovalRequest.objects.filter(pk=req.pk).update(
         send_started_at=timezone.now() - timedelta(minutes=5)
     )
@@ -277,8 +281,9 @@ def test_it_maps_an_expired_token_to_an_expired_request(gateway):
     assert outcome.outcome == "expired"
     req.refresh_from_db()
     assert req.status == ApprovalStatus.EXPIRED and "TaskTimedOut" in req.status_reason
-    with pytest.raises(actions.AlreadyDecided, match="expired"):
+    with pytest.raises(actions.AlreadyDecided) as refused:
         actions.decide(req.pk, actor=BEN, decision="approve")
+    assert message_for(refused.value).startswith("This request is expired")
 
 
 def test_it_sends_the_reason_of_a_rejection_as_the_cause(gateway):
@@ -293,8 +298,11 @@ def test_it_sends_the_reason_of_a_rejection_as_the_cause(gateway):
 
 def test_it_requires_a_reason_to_reject(gateway):
     req = make_request()
-    with pytest.raises(actions.InvalidDecision, match="reason"):
+    with pytest.raises(actions.InvalidDecision) as refused:
         actions.decide(req.pk, actor=ANNA, decision="reject", reason="  ")
+    assert message_for(refused.value) == (
+        "A rejection needs a reason: it is sent to the saga as the cause."
+    )
     assert gateway.failure == []
     req.refresh_from_db()
     assert req.status == ApprovalStatus.PENDING
@@ -316,7 +324,7 @@ def test_it_decides_each_request_of_a_bulk_selection_on_its_own(gateway):
     items = actions.decide_many([a.pk, b.pk, c.pk], actor=ANNA, decision="approve")
 
     assert [i.ok for i in items] == [True, False, True]
-    assert items[1].outcome == "self_approval"
+    assert items[1].outcome == "approval.self_approval"
     assert len(gateway.success) == 2
     assert AuditEvent.objects.filter(action="approval.approve", result="succeeded").count() == 2
 
@@ -332,8 +340,9 @@ def test_it_refuses_a_bulk_selection_of_mixed_kinds(gateway):
 def test_it_lets_one_approver_claim_a_request_until_the_claim_expires(gateway):
     req = make_request()
     actions.claim(req.pk, actor=ANNA)
-    with pytest.raises(actions.ClaimedByOther, match="anna.approver"):
+    with pytest.raises(actions.ClaimedByOther) as refused:
         actions.claim(req.pk, actor=BEN)
+    assert message_for(refused.value).startswith("anna.approver@example.com is working on")
 
     ApprovalRequest.objects.filter(pk=req.pk).update(
         claimed_until=timezone.now() - timedelta(seconds=1)
@@ -361,7 +370,7 @@ def test_it_closes_a_request_whose_execution_was_stopped(gateway, monkeypatch):
         cause=None,
     )
     monkeypatch.setattr(stepfunctions, "describe_execution", lambda arn, env=None: stopped)
-    monkeypatch.setattr(actions, "_wait_fate", lambda arn, env: None)
+    monkeypatch.setattr(decisions, "wait_fate", lambda arn, env: None)
 
     result = actions.sweep_approval_requests()
 

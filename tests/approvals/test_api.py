@@ -81,7 +81,7 @@ def test_it_lets_a_service_token_decide_but_not_on_what_it_started(db, gateway):
     refused = client.post(f"/api/v1/approvals/{own.pk}/decision/", {"decision": "approve"})
     approved = client.post(f"/api/v1/approvals/{other.pk}/decision/", {"decision": "approve"})
 
-    assert refused.status_code == 403 and refused.json()["code"] == "self_approval"
+    assert refused.status_code == 403 and refused.json()["code"] == "approval.self_approval"
     assert approved.status_code == 200
     assert approved.json()["approval"]["decided_by"] == "ticketing"
 
@@ -93,7 +93,7 @@ def test_it_refuses_the_initiator_signed_in_with_403(db, gateway):
     req = make_request(requested_by="anna.approver@example.com")
     response = _decide(signed_in_client(anna), req.pk, {"decision": "approve"})
     assert response.status_code == 403
-    assert response.json()["code"] == "self_approval"
+    assert response.json()["code"] == "approval.self_approval"
     assert gateway.success == []
 
 

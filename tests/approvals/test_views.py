@@ -356,3 +356,85 @@ def test_it_renders_the_inbox_with_a_constant_number_of_queries(approver_client)
             claimed_until=timezone.now() + timedelta(minutes=5),
         )
     assert count() == few
+
+
+class _LongHistory:
+    """GetExecutionHistory over a history of `steps` states (plus the waiting approval
+    step): pages of at most `maxResults`, newest first when asked, like AWS."""
+
+    def __init__(self, steps: int) -> None:
+        start = timezone.now() - timedelta(hours=3)
+        events: list[dict] = [
+            {
+                "id": 1,
+                "type": "ExecutionStarted",
+                "timestamp": start,
+                "executionStartedEventDetails": {"input": "{}", "roleArn": "arn:role"},
+            }
+        ]
+        names = [f"Step{n:04d}" for n in range(1, steps + 1)]
+        for name in names:
+            for kind in ("TaskStateEntered", "TaskStateExited"):
+                events.append(
+                    {
+                        "id": len(events) + 1,
+                        "previousEventId": len(events),
+                        "type": kind,
+                        "timestamp": start + timedelta(seconds=len(events)),
+                        "stateEnteredEventDetails"
+                        if kind == "TaskStateEntered"
+                        else "stateExitedEventDetails": {"name": name, "input": "{}"},
+                    }
+                )
+        events.append(
+            {
+                "id": len(events) + 1,
+                "previousEventId": len(events),
+                "type": "TaskStateEntered",
+                "timestamp": start + timedelta(seconds=len(events)),
+                "stateEnteredEventDetails": {"name": "AwaitApproval", "input": "{}"},
+            }
+        )
+        self.events = events
+        self.calls = 0
+
+    def get_execution_history(self, **kwargs):
+        self.calls += 1
+        ordered = self.events[::-1] if kwargs.get("reverseOrder") else self.events
+        offset = int(kwargs.get("nextToken") or 0)
+        size = kwargs.get("maxResults", 1000)
+        page = {"events": ordered[offset : offset + size]}
+        if offset + size < len(ordered):
+            page["nextToken"] = str(offset + size)
+        return page
+
+
+def test_it_shows_the_latest_steps_of_a_history_longer_than_one_page(approver_client, monkeypatch):
+    from opsconsole.aws import dynamodb, stepfunctions
+    from sagas.models import Saga
+
+    history = _LongHistory(steps=1299)  # 2,600 events: three pages
+    monkeypatch.setattr(stepfunctions, "client", lambda service, env=None: history)
+    monkeypatch.setattr(dynamodb, "query_partition", lambda *args, **kwargs: [])
+    saga = Saga.objects.create(
+        kind="orders",
+        execution_arn="arn:aws:states:eu-west-1:123456789012:execution:OrderFulfillment:long",
+        execution_name="long",
+        state_machine_arn="arn:aws:states:eu-west-1:123456789012:stateMachine:OrderFulfillment",
+        business_key="8842",
+        status="waiting",
+        sfn_status="RUNNING",
+        started_at=timezone.now(),
+    )
+    req = make_request(saga=saga, execution_arn=saga.execution_arn)
+
+    html = approver_client.get(f"/approvals/{req.pk}/").content.decode()
+
+    shown = re.findall(r"<li class=\"[a-z]*\"><span>(\w+)</span>", html)
+    assert shown == [f"Step{n:04d}" for n in range(1289, 1300)] + ["AwaitApproval"]
+    assert re.search(r'<li class="current"><span>AwaitApproval</span>', html)
+    assert "1288 earlier steps not shown" in html
+    assert history.calls == 3  # every page once, then cached
+
+    approver_client.get(f"/approvals/{req.pk}/")
+    assert history.calls == 4  # a running saga: only what is newer than the cache

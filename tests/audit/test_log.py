@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from opsconsole.audit.log import Actor, actor_for, attempt
+from opsconsole.audit.log import Actor, attempt
 from opsconsole.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -34,15 +34,3 @@ def test_it_records_a_refusal():
         "started",
         "refused",
     ]
-
-
-def test_it_names_the_actor_behind_a_request(rf, users):
-    request = rf.get("/")
-    request.user = users["operator"]
-    actor = actor_for(request)
-    assert (actor.type, actor.id, actor.sub, actor.role) == (
-        "user",
-        "operator@example.com",
-        "operator",
-        "operator",
-    )

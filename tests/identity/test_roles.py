@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from opsconsole.identity.oidc import groups_from_claims, role_for_groups, role_map
-from opsconsole.identity.roles import has_role, user_role
+from opsconsole.identity.roles import actor_for, has_role, user_role
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +48,15 @@ def test_it_gives_no_role_to_users_without_one_or_deactivated():
     user = make_user("admin", username="gone")
     user.staff_profile.is_active = False
     assert user_role(user) is None
+
+
+def test_it_names_the_actor_behind_a_request(rf, users):
+    request = rf.get("/")
+    request.user = users["operator"]
+    actor = actor_for(request)
+    assert (actor.type, actor.id, actor.sub, actor.role) == (
+        "user",
+        "operator@example.com",
+        "operator",
+        "operator",
+    )

@@ -1,0 +1,97 @@
+"""What the approval actions share: finding a request, who may act, and auditing a refusal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from opsconsole.audit import log as audit
+from opsconsole.audit.log import Actor
+from opsconsole.aws.clients import AwsEnvironment
+from opsconsole.identity.roles import ADMIN, APPROVER
+from opsconsole.registry import Registry
+from sagas.models import Saga
+
+from ..models import ApprovalRequest
+from .errors import ApprovalError, NotAnApprover, RequestNotFound, facts
+
+APPROVER_ROLES = (APPROVER, ADMIN)
+MAX_TEXT = 2000
+MAX_TICKET = 64
+
+
+def identities_for(request: Any) -> frozenset[str]:
+    """Every name the person behind a request goes by (to recognise the initiator)."""
+    names = set()
+    user = getattr(request, "user", None)
+    for value in (getattr(user, "email", ""), getattr(user, "username", "")):
+        if value:
+            names.add(str(value).strip().lower())
+    return frozenset(names)
+
+
+def is_initiator(req: ApprovalRequest, actor: Actor, identities: Iterable[str]) -> bool:
+    initiator = (req.requested_by or (req.saga.initiator_id if req.saga else "")).strip().lower()
+    if not initiator:
+        return False
+    names = {n.strip().lower() for n in identities if n} | {actor.id.strip().lower()}
+    return initiator in names
+
+
+def not_an_approver(actor: Actor) -> NotAnApprover | None:
+    if actor.role in APPROVER_ROLES:
+        return None
+    return NotAnApprover(role=actor.role)
+
+
+def get_request(request_id: int | str) -> ApprovalRequest:
+    try:
+        pk = int(request_id)
+    except (TypeError, ValueError):
+        raise RequestNotFound(request_id=str(request_id)) from None
+    req = ApprovalRequest.objects.select_related("saga").filter(pk=pk).first()
+    if req is None:
+        raise RequestNotFound(request_id=pk)
+    return req
+
+
+def env_for(registry: Registry, kind_key: str) -> AwsEnvironment | None:
+    kind = registry.kind(kind_key)
+    return registry.env_for(kind) if kind else None
+
+
+def sagas_by_arn(arns: Iterable[str]) -> dict[str, Saga]:
+    wanted = {a for a in arns if a}
+    if not wanted:
+        return {}
+    return {s.execution_arn: s for s in Saga.objects.filter(execution_arn__in=wanted)}
+
+
+def refuse(
+    actor: Actor,
+    action: str,
+    error: ApprovalError,
+    *,
+    target_id: str,
+    correlation_id: str = "",
+    ticket: str = "",
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> ApprovalError:
+    """Audit a refusal known before anything changed: one record, then raise what it returns.
+
+    A refusal found only while changing state (a race lost) is instead the outcome of the
+    attempt already recorded; either way one refused record per refused attempt."""
+    audit.record(
+        actor,
+        action,
+        result="refused",
+        target_type="approval",
+        target_id=target_id[:512],
+        correlation_id=correlation_id,
+        ticket=ticket[:MAX_TICKET],
+        reason=reason[:MAX_TEXT],
+        error=error.code,
+        details={**(details or {}), **facts(error)},
+    )
+    return error

@@ -1,0 +1,40 @@
+"""The approvals codes in the one error mapping: HTTP status, title and how each reads.
+Registered from `ApprovalsConfig.ready()`; pages show `message_for(exc)`, the API answers
+with the same sentence as problem details."""
+
+from __future__ import annotations
+
+from opsconsole.web.problems import ErrorSpec
+
+from . import messages
+from .actions.errors import (
+    AlreadyDecided,
+    ApprovalError,
+    ClaimedByOther,
+    InvalidDecision,
+    MixedKinds,
+    NotAnApprover,
+    RequestNotFound,
+    SameApprover,
+    SelfApproval,
+)
+
+ERROR_SPECS: dict[str, ErrorSpec] = {
+    ApprovalError.code: ErrorSpec(400, "Approval refused", "This approval action was refused."),
+    RequestNotFound.code: ErrorSpec(404, "Approval request not found", "No such approval request."),
+    NotAnApprover.code: ErrorSpec(
+        403, "Not an approver", "Only approvers and admins may decide approval requests."
+    ),
+    SelfApproval.code: ErrorSpec(403, "Initiator may not approve", messages.self_approval),
+    SameApprover.code: ErrorSpec(
+        403,
+        "Second approver needed",
+        "You gave the first approval. Four eyes: a second, different approver must approve.",
+    ),
+    InvalidDecision.code: ErrorSpec(400, "Invalid decision", messages.invalid_decision),
+    MixedKinds.code: ErrorSpec(
+        400, "Mixed kinds", "Bulk decisions take requests of one kind at a time."
+    ),
+    AlreadyDecided.code: ErrorSpec(409, "Already decided", messages.already_decided),
+    ClaimedByOther.code: ErrorSpec(409, "Claimed by another approver", messages.claimed),
+}

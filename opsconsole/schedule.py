@@ -18,7 +18,7 @@ def beat_schedule(settings: Any) -> dict[str, dict[str, Any]]:
             "options": {"expires": settings.APPROVALS_POLL_SECONDS * 2},
         },
         "poll-dlq-depths": {
-            "task": "opsconsole.monitoring.tasks.poll_dlq_depths",
+            "task": "opsconsole.recovery.tasks.poll_dlq_depths",
             "schedule": 30.0,
             "options": {"expires": 60},
         },

@@ -7,8 +7,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from opsconsole.identity.roles import VIEWER, role_required
-from opsconsole.monitoring.models import QueueDepth
 from opsconsole.registry import get_registry
+
+from .models import QueueDepth
 
 
 @require_GET

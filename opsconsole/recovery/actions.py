@@ -1,4 +1,4 @@
-"""Polling queue depths into the database, so pages never wait on AWS."""
+"""Polling DLQ depths into the database, so pages never wait on AWS."""
 
 from __future__ import annotations
 

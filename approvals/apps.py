@@ -4,3 +4,28 @@ from django.apps import AppConfig
 class ApprovalsConfig(AppConfig):
     name = "approvals"
     verbose_name = "Approvals"
+
+    def ready(self) -> None:
+        from opsconsole import plugins
+        from opsconsole.identity.roles import VIEWER
+        from opsconsole.schedule import register_periodic
+
+        plugins.register_nav(
+            "approvals", order=20, label="Approvals", url_name="approvals:inbox", role=VIEWER
+        )
+        plugins.register_panel(
+            plugins.Panel(
+                name="approvals",
+                title="Approvals",
+                url_name="approvals:saga_panel",
+                link_text="Show the approval requests of this saga",
+                role=VIEWER,
+                order=10,
+            )
+        )
+        register_periodic(
+            "collect-approvals",
+            "approvals.tasks.collect_approval_requests",
+            lambda settings: settings.APPROVALS_POLL_SECONDS,
+        )
+        register_periodic("sweep-approvals", "approvals.tasks.sweep_approval_requests", 30.0)

@@ -1,9 +1,22 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from opsconsole.registry import Section
 
 
 class ApprovalsConfig(AppConfig):
     name = "approvals"
     verbose_name = "Approvals"
+
+    def registry_sections(self) -> list[Section]:
+        """The configuration file's sections this app parses (see opsconsole.registry)."""
+        from .config import SECTIONS
+
+        return SECTIONS
 
     def ready(self) -> None:
         from opsconsole import plugins

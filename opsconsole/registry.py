@@ -112,8 +112,10 @@ class Registry:
         """A section's parsed value; KeyError when no installed app declares it."""
         return self.sections[key]
 
-    # Typed shortcuts for the sections most modules read; the value types of the first two
-    # still live here because modules outside their features import them from here.
+    # Shortcuts for the sections most modules read, so readers did not change. SagaKind and
+    # ApprovalQueue still live in this module because files edited in parallel import them
+    # from here (sagas/views.py, approvals/actions.py); they belong in sagas/config.py and
+    # approvals/config.py next to their parsers, like DeadLetterQueue and AlertRule.
     @property
     def kinds(self) -> dict[str, SagaKind]:
         return self.sections.get("saga_kinds", {})

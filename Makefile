@@ -27,6 +27,7 @@ e2e: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	OPSCONSOLE_LOCAL_KEYS=1 $(VENV)/bin/mypy
 
 format: $(STAMP)

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from opsconsole.identity.roles import VIEWER, role_required
+from opsconsole.identity.roles import VIEWER, has_role, role_required
+from opsconsole.plugins import counters_for
 from opsconsole.registry import get_registry
 
 from .models import Saga, SagaStatus, SyncState
@@ -53,4 +54,6 @@ def home(request: HttpRequest) -> HttpResponse:
                 "stuck_url": reverse("sagas:list", args=[kind.key]) + "?stuck=1",
             }
         )
-    return render(request, "sagas/home.html", {"kinds": kinds})
+    # Other apps' numbers (pending approvals, open alerts ...) come from what they registered.
+    counters = counters_for(request, lambda role: has_role(request, role))
+    return render(request, "sagas/home.html", {"kinds": kinds, "counters": counters})

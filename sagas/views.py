@@ -12,14 +12,15 @@ from django.conf import settings
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
 from opsconsole.audit.models import AuditEvent
-from opsconsole.identity.roles import VIEWER, role_required
+from opsconsole.identity.roles import VIEWER, has_role, role_required
+from opsconsole.plugins import panels_for
 from opsconsole.registry import SagaKind, get_registry
 from opsconsole.web.masking import masker, pretty
 
@@ -281,15 +282,6 @@ def console_url(saga: Saga, region: str) -> str:
     return f"https://{host}/states/home?region={region}#/v2/executions/details/{saga.execution_arn}"
 
 
-def _panel_url(name: str, saga: Saga) -> str | None:
-    for args in ([saga.pk], [saga.kind, saga.pk]):
-        try:
-            return reverse(name, args=args)
-        except NoReverseMatch:
-            continue
-    return None
-
-
 def ticket_url(ticket: str) -> str | None:
     template = settings.TICKET_URL_TEMPLATE or ""
     if not ticket or "{ticket}" not in template:
@@ -390,8 +382,8 @@ def case(request: HtmxHttpRequest, kind: str, pk: int) -> HttpResponse:
                     )
                 )[:50]
             ),
-            "approvals_panel": _panel_url("approvals:saga_panel", saga),
-            "recovery_panel": _panel_url("recovery:saga_panel", saga),
+            # Other apps' sections, each loaded from its own URL; this page names none.
+            "panels": panels_for(saga.pk, lambda role: has_role(request, role)),
             "active_statuses": ACTIVE_STATUSES,
         }
     )

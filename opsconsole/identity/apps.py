@@ -7,4 +7,11 @@ class IdentityConfig(AppConfig):
     verbose_name = "Identity"
 
     def ready(self) -> None:
+        from opsconsole import plugins
+
         from . import checks  # noqa: F401 - registers the deployment checks
+        from .roles import ADMIN
+
+        plugins.register_nav(
+            "identity", order=60, label="API tokens", url_name="identity:tokens", role=ADMIN
+        )

@@ -9,8 +9,10 @@ from django.views.decorators.http import require_GET
 from opsconsole.identity.roles import VIEWER, role_required
 from opsconsole.registry import get_registry
 
+from .config import alert_rules
+
 
 @require_GET
 @role_required(VIEWER)
 def alerts(request: HttpRequest) -> HttpResponse:
-    return render(request, "monitoring/alerts.html", {"rules": get_registry().alert_rules})
+    return render(request, "monitoring/alerts.html", {"rules": alert_rules(get_registry())})

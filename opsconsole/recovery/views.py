@@ -7,8 +7,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from opsconsole.identity.roles import VIEWER, role_required
-from opsconsole.monitoring.models import QueueDepth
 from opsconsole.registry import get_registry
+
+from . import config
+from .models import QueueDepth
 
 
 @require_GET
@@ -16,5 +18,7 @@ from opsconsole.registry import get_registry
 def index(request: HttpRequest) -> HttpResponse:
     registry = get_registry()
     depths = {d.name: d for d in QueueDepth.objects.all()}
-    rows = [{"dlq": dlq, "depth": depths.get(dlq.name)} for dlq in registry.dlqs]
-    return render(request, "recovery/index.html", {"rows": rows, "archives": registry.archives})
+    rows = [{"dlq": dlq, "depth": depths.get(dlq.name)} for dlq in config.dlqs(registry)]
+    return render(
+        request, "recovery/index.html", {"rows": rows, "archives": config.archives(registry)}
+    )

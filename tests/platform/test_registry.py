@@ -75,6 +75,52 @@ def test_it_names_a_missing_required_field(tmp_path):
     assert err.line == 5
 
 
+def test_it_says_file_line_and_field_in_one_message(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("    table: orders\n", ""))
+    with pytest.raises(RegistryError) as caught:
+        load(path)
+    assert str(caught.value) == f"{path}:5: saga_kinds[0].table: is required"
+
+
+def test_it_names_an_unknown_top_level_section_and_its_line(tmp_path):
+    err = error_for(tmp_path, MINIMAL + "dead_letters: []\n")
+    assert err.field_name == "dead_letters"
+    assert "not a known field" in err.reason
+    assert err.line == 14
+
+
+def test_it_has_each_section_parsed_by_the_app_that_owns_it():
+    from django.apps import apps
+
+    owners = {
+        section.key: config.label
+        for config in apps.get_app_configs()
+        for section in getattr(config, "registry_sections", list)()
+    }
+    assert owners == {
+        "saga_kinds": "sagas",
+        "approval_queues": "approvals",
+        "dlqs": "recovery",
+        "archives": "recovery",
+        "alert_rules": "monitoring",
+    }
+
+
+def test_it_checks_a_dlq_kind_against_the_saga_kinds(tmp_path):
+    text = MINIMAL + "dlqs:\n  - name: a\n    queue: q\n    kind: refunds\n"
+    err = error_for(tmp_path, text)
+    assert err.field_name == "dlqs[0].kind"
+    assert err.line == 17
+    assert "refunds" in err.reason and "orders" in err.reason
+
+
+def test_it_refuses_a_metric_alert_rule_without_its_metric(tmp_path):
+    text = MINIMAL + "alert_rules:\n  - name: a\n    threshold: 1\n    namespace: AWS/SQS\n"
+    err = error_for(tmp_path, text)
+    assert err.field_name == "alert_rules[0].metric"
+    assert err.line == 15
+
+
 def test_it_names_the_line_of_a_wrongly_typed_value(tmp_path):
     text = MINIMAL + "    default_step_sla_seconds: soon\n"
     err = error_for(tmp_path, text)

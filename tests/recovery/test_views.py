@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from opsconsole.aws import sqs
-from opsconsole.monitoring.actions import poll_dlq_depths
+from opsconsole.recovery.actions import poll_dlq_depths
 
 pytestmark = pytest.mark.django_db
 

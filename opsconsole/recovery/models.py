@@ -1,4 +1,7 @@
-"""The last known depth of each queue the registry names, polled by Celery."""
+"""The last known depth of each DLQ the registry names, polled by Celery.
+
+Recovery owns the DLQs, so it owns their depths: the recovery page reads them without
+importing another feature. The rows are a cache refreshed every 30 seconds."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from opsconsole.aws import clients, sqs
-from opsconsole.monitoring.actions import poll_dlq_depths
-from opsconsole.monitoring.models import QueueDepth
+from opsconsole.recovery.actions import poll_dlq_depths
+from opsconsole.recovery.models import QueueDepth
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Polling queue depths into the database, so pages never wait on AWS."""
+"""Polling DLQ depths into the database, so pages never wait on AWS."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from django.utils import timezone
 from opsconsole.aws import errors, sqs
 from opsconsole.registry import get_registry
 
+from .config import dlqs
 from .models import QueueDepth
 
 
@@ -14,7 +15,7 @@ def poll_dlq_depths() -> int:
     """Read each configured DLQ's depth; keep the last good numbers when a read fails."""
     registry = get_registry()
     now = timezone.now()
-    for dlq in registry.dlqs:
+    for dlq in dlqs(registry):
         kind = registry.kinds.get(dlq.kind) if dlq.kind else None
         env = registry.env_for(kind) if kind else next(iter(registry.environments.values()))
         try:
@@ -36,4 +37,4 @@ def poll_dlq_depths() -> int:
                 "error": "",
             },
         )
-    return len(registry.dlqs)
+    return len(dlqs(registry))

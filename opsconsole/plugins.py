@@ -1,0 +1,146 @@
+"""Where apps plug into the shared pages: navigation, case-page panels, overview counters.
+
+Apps register from their `AppConfig.ready()`; the layout, the case page and the overview
+render what is registered, so none of them names another app and the next feature is added
+without editing `sagas/` or a sibling. Registration is keyed by name, so a second `ready()`
+replaces an entry instead of doubling it.
+
+This sits at the bottom of the shared platform (beside `registry` and `schedule`), not in
+`web/`: identity and audit register their own pages here, and `web` imports identity, so a
+registry inside `web` would make identity and web import each other. For the same reason the
+role check is the caller's: each function takes `allowed(role) -> bool`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+# What a nav entry contributes: (label, url) pairs, computed per request because some
+# entries depend on the configuration file (one list page per saga kind).
+NavLinks = Callable[[], Iterable[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    name: str
+    order: int
+    links: NavLinks
+    # None: every signed-in user sees it (the saga lists always did).
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A section of the case page, loaded with hx-get from `url_name` (saga id as argument)."""
+
+    name: str  # the section's id is "<name>-panel"
+    title: str
+    url_name: str
+    link_text: str  # the no-JavaScript fallback link
+    role: str | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Count:
+    label: str
+    count: int
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A number on the overview; `compute` returns None when it has nothing to say."""
+
+    name: str
+    compute: Callable[[HttpRequest], Count | None]
+    role: str | None = None
+    order: int = 100
+
+
+_nav: dict[str, NavEntry] = {}
+_panels: dict[str, Panel] = {}
+_counters: dict[str, Counter] = {}
+
+
+def register_nav(
+    name: str,
+    *,
+    order: int,
+    label: str | None = None,
+    url_name: str | None = None,
+    links: NavLinks | None = None,
+    role: str | None = None,
+) -> None:
+    """Add a navigation entry: one link (label + url name), or a callable giving several."""
+    if links is None:
+        if label is None or url_name is None:
+            raise ValueError(f"nav entry {name!r} needs label and url_name, or links")
+        fixed_label, fixed_name = label, url_name
+
+        def links() -> Iterable[tuple[str, str]]:
+            return [(fixed_label, reverse(fixed_name))]
+
+    _nav[name] = NavEntry(name=name, order=order, links=links, role=role)
+
+
+def register_panel(panel: Panel) -> None:
+    _panels[panel.name] = panel
+
+
+def register_counter(counter: Counter) -> None:
+    _counters[counter.name] = counter
+
+
+def unregister(name: str) -> None:
+    """Remove an entry of any kind (tests that register a throwaway one)."""
+    for table in (_nav, _panels, _counters):
+        table.pop(name, None)
+
+
+Allowed = Callable[[str], bool]
+
+
+def nav_for(path: str, allowed: Allowed) -> list[dict[str, Any]]:
+    """The links of every entry the user may see; `active` marks the one `path` is under."""
+    nav = []
+    for entry in sorted(_nav.values(), key=lambda e: (e.order, e.name)):
+        if entry.role is not None and not allowed(entry.role):
+            continue
+        for label, url in entry.links():
+            nav.append({"label": label, "url": url, "active": path.startswith(url)})
+    return nav
+
+
+def panels_for(saga_id: int, allowed: Allowed) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"{p.name}-panel",
+            "title": p.title,
+            "url": reverse(p.url_name, args=[saga_id]),
+            "link_text": p.link_text,
+        }
+        for p in sorted(_panels.values(), key=lambda p: (p.order, p.name))
+        if p.role is None or allowed(p.role)
+    ]
+
+
+def counters_for(request: HttpRequest, allowed: Allowed) -> list[dict[str, Any]]:
+    out = []
+    for c in sorted(_counters.values(), key=lambda c: (c.order, c.name)):
+        if c.role is not None and not allowed(c.role):
+            continue
+        value = c.compute(request)
+        if value is not None:
+            out.append({"name": c.name, "label": value.label, "n": value.count, "url": value.url})
+    return out
+
+
+def registered() -> dict[str, list[str]]:
+    """Names of everything registered, for checks that each feature plugged itself in."""
+    return {"nav": sorted(_nav), "panels": sorted(_panels), "counters": sorted(_counters)}

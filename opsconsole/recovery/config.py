@@ -1,0 +1,82 @@
+"""The `dlqs` and `archives` sections of the configuration file: what recovery works on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opsconsole.registry import Fields, Registry, Section, unique
+from sagas.config import known_kind
+
+DLQ_MECHANISMS = ("sqs_redrive", "eventbridge_rule", "lambda_async", "lambda_destination")
+
+
+@dataclass(frozen=True)
+class DeadLetterQueue:
+    name: str
+    queue: str
+    mechanism: str
+    source: str | None  # queue, rule or function it catches for
+    kind: str | None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class EventArchive:
+    name: str
+    archive: str
+    bus: str
+    description: str = ""
+
+
+def parse_dlqs(entries: list[Fields], registry: Registry, line: int) -> tuple[DeadLetterQueue, ...]:
+    dlqs: list[DeadLetterQueue] = []
+    seen: dict[str, int] = {}
+    for s in entries:
+        name = s.text("name")
+        unique(name, seen, s)
+        dlqs.append(
+            DeadLetterQueue(
+                name=name,
+                queue=s.text("queue"),
+                mechanism=s.choice("mechanism", DLQ_MECHANISMS, "sqs_redrive"),
+                source=s.text("source", required=False),
+                kind=known_kind(s, "kind", registry, required=False),
+                description=s.text("description", "", required=False) or "",
+            )
+        )
+        s.done()
+    return tuple(dlqs)
+
+
+def parse_archives(
+    entries: list[Fields], registry: Registry, line: int
+) -> tuple[EventArchive, ...]:
+    archives: list[EventArchive] = []
+    seen: dict[str, int] = {}
+    for s in entries:
+        name = s.text("name")
+        unique(name, seen, s)
+        archives.append(
+            EventArchive(
+                name=name,
+                archive=s.text("archive"),
+                bus=s.text("bus"),
+                description=s.text("description", "", required=False) or "",
+            )
+        )
+        s.done()
+    return tuple(archives)
+
+
+def dlqs(registry: Registry) -> tuple[DeadLetterQueue, ...]:
+    return registry.section("dlqs")
+
+
+def archives(registry: Registry) -> tuple[EventArchive, ...]:
+    return registry.section("archives")
+
+
+SECTIONS = [
+    Section("dlqs", parse_dlqs, order=30),
+    Section("archives", parse_archives, order=40),
+]

@@ -16,11 +16,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from opsconsole.audit.log import Actor, actor_for, record
 from opsconsole.audit.models import AuditEvent
+from opsconsole.web.http import local_url
 
 from . import actions, oidc
 from .models import ApiToken
@@ -34,14 +34,6 @@ REASONS = {
     "disabled": "Your opsconsole account is disabled. Ask an administrator.",
     "break_glass_off": "Break-glass sign-in has been turned off.",
 }
-
-
-def _safe_next(request: HttpRequest, value: str) -> str:
-    if value and url_has_allowed_host_and_scheme(
-        value, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return value
-    return ""
 
 
 def demo_users() -> list[dict[str, Any]]:
@@ -59,7 +51,7 @@ def demo_users() -> list[dict[str, Any]]:
 
 @require_GET
 def login_page(request: HttpRequest) -> HttpResponse:
-    next_url = _safe_next(request, request.GET.get("next", ""))
+    next_url = local_url(request, request.GET.get("next", ""))
     if request.user.is_authenticated and user_role(request):
         return HttpResponseRedirect(next_url or reverse(settings.LOGIN_REDIRECT_URL))
     response = render(

@@ -110,3 +110,23 @@ def test_it_renders_the_audit_page_with_a_constant_number_of_queries(admin_clien
     for i in range(1, 60):
         _fact(target_id=f"order-{i}", ticket=f"INC-{i}")
     assert count() == few
+
+
+def test_it_shows_the_newest_events_for_a_page_link_it_cannot_read(admin_client_):
+    for i in range(3):
+        _fact(target_id=f"order-{i}")
+    response = admin_client_.get("/audit/?before=not-an-id")
+    assert [e.target_id for e in response.context["events"]] == ["order-2", "order-1", "order-0"]
+    assert response.context["paged"] is False
+
+
+def test_it_links_back_to_the_newest_events_keeping_the_filters(admin_client_, monkeypatch):
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    for i in range(3):
+        _fact(target_id=f"order-{i}")
+    first = admin_client_.get("/audit/?action=saga.")
+    older = admin_client_.get(f"/audit/?{first.context['older_query']}")
+    assert [e.target_id for e in older.context["events"]] == ["order-0"]
+    assert older.context["paged"] is True
+    assert older.context["newest_query"] == "action=saga."
+    assert older.context["older_query"] is None

@@ -19,7 +19,6 @@ from django.utils import timezone
 from opsconsole.registry import Registry, SagaKind
 from opsconsole.web import pagination
 from opsconsole.web.filters import WindowForm, window_field
-from opsconsole.web.pagination import Page
 
 from .models import ACTIVE_STATUSES, Saga, SagaStatus
 
@@ -232,7 +231,7 @@ def keyset_page(
     before: str | None = None,
     size: int = PAGE_SIZE,
     fields: tuple[str, ...] | None = LIST_FIELDS,
-) -> Page[Saga]:
+) -> pagination.Page[Saga]:
     """One page after (or before) a cursor on (started_at, id), without OFFSET."""
     if fields:
         qs = qs.only(*fields)

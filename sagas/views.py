@@ -178,7 +178,7 @@ CSV_COLUMNS = [
 # role_required is typed for HttpResponse only; a streamed download is an HttpResponseBase.
 @require_GET
 @role_required(VIEWER)  # type: ignore[arg-type]
-def export_csv(request: HttpRequest, kind: str) -> StreamingHttpResponse:
+def export_csv(request: HtmxHttpRequest, kind: str) -> StreamingHttpResponse:
     """The filtered view as CSV, streamed in keyset chunks (any size, flat memory)."""
     _kind_or_404(kind)
     now = timezone.now()
@@ -208,7 +208,7 @@ def export_csv(request: HttpRequest, kind: str) -> StreamingHttpResponse:
 
 @require_GET
 @role_required(VIEWER)
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: HtmxHttpRequest) -> HttpResponse:
     """Find sagas across kinds by order/account id, execution name, correlation id or ticket;
     one hit opens its case page."""
     registry = get_registry()

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from opsconsole.identity.roles import ADMIN, role_required
 from opsconsole.web.csv import csv_response
+from opsconsole.web.http import HtmxHttpRequest
 from opsconsole.web.pagination import each_row, keep_params, keyset_page
 
 from .filters import TARGET_TYPES, AuditFilterForm, apply_filters
@@ -35,7 +36,7 @@ def _filtered(request: HttpRequest) -> tuple[AuditFilterForm, QuerySet[AuditEven
 
 @require_GET
 @role_required(ADMIN)
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: HtmxHttpRequest) -> HttpResponse:
     form, queryset = _filtered(request)
     # Keyset pages by id (newest first): constant cost however long the log grows. The
     # link to older events carries `before=<id>`: the page after that id, newest first.
@@ -68,7 +69,7 @@ def _csv_rows(queryset: QuerySet[AuditEvent]) -> Iterator[list[Any]]:
 # role_required is typed for HttpResponse only; a streamed download is an HttpResponseBase.
 @require_GET
 @role_required(ADMIN)  # type: ignore[arg-type]
-def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+def export_csv(request: HtmxHttpRequest) -> StreamingHttpResponse:
     form, queryset = _filtered(request)
     filters = {k: v for k, v in request.GET.items() if v}
     record(

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from opsconsole.audit.log import Actor, actor_for, record
 from opsconsole.audit.models import AuditEvent
-from opsconsole.web.http import local_url
+from opsconsole.web.http import HtmxHttpRequest, local_url
 
 from . import actions, oidc
 from .models import ApiToken
@@ -50,7 +50,7 @@ def demo_users() -> list[dict[str, Any]]:
 
 
 @require_GET
-def login_page(request: HttpRequest) -> HttpResponse:
+def login_page(request: HtmxHttpRequest) -> HttpResponse:
     next_url = local_url(request, request.GET.get("next", ""))
     if request.user.is_authenticated and user_role(request):
         return HttpResponseRedirect(next_url or reverse(settings.LOGIN_REDIRECT_URL))
@@ -70,7 +70,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def logout_view(request: HttpRequest) -> HttpResponse:
+def logout_view(request: HtmxHttpRequest) -> HttpResponse:
     return oidc.sign_out(request)
 
 
@@ -93,7 +93,7 @@ def _failures_key(username: str) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-def break_glass(request: HttpRequest) -> HttpResponse:
+def break_glass(request: HtmxHttpRequest) -> HttpResponse:
     """Local username/password sign-in for emergencies: only when enabled, always audited."""
     if not settings.BREAK_GLASS_LOGIN:
         raise Http404("Break-glass sign-in is not enabled.")
@@ -183,7 +183,7 @@ def _tokens_page(
 
 @require_http_methods(["GET", "POST"])
 @role_required(ADMIN)
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _tokens_page(request, TokenForm())
     form = TokenForm(request.POST)
@@ -205,7 +205,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @role_required(ADMIN)
-def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
+def revoke_token(request: HtmxHttpRequest, token_id: int) -> HttpResponse:
     token = actions.revoke_api_token(actor_for(request), token_id)
     if token is None:
         raise Http404("No such token.")

@@ -6,12 +6,9 @@ Lists never call AWS and never use OFFSET: a page is "the 50 sagas after this on
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django import forms
 from django.core.cache import cache
@@ -20,6 +17,8 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from opsconsole.registry import Registry, SagaKind
+from opsconsole.web import pagination
+from opsconsole.web.filters import WindowForm, window_field
 
 from .models import ACTIVE_STATUSES, Saga, SagaStatus
 
@@ -58,8 +57,11 @@ LIST_FIELDS = (
 )
 
 
-class SagaFilterForm(forms.Form):
+class SagaFilterForm(WindowForm):
     """The filters of a list page; every one lives in the URL."""
+
+    window_error_field = "until"
+    window_message = "must be after From"
 
     q = forms.CharField(required=False, max_length=200, strip=True, label="Search")
     status = forms.ChoiceField(
@@ -67,26 +69,11 @@ class SagaFilterForm(forms.Form):
     )
     step = forms.CharField(required=False, max_length=80, strip=True, label="Current step")
     range = forms.ChoiceField(required=False, choices=RANGE_CHOICES, label="Started")
-    since = forms.DateTimeField(
-        required=False,
-        label="From",
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
-    )
-    until = forms.DateTimeField(
-        required=False,
-        label="To",
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
-    )
+    since = window_field("From")
+    until = window_field("To")
     stuck = forms.BooleanField(required=False, label="Stuck (past the step's SLA)")
     waiting = forms.BooleanField(required=False, label="Waiting for approval")
     order = forms.ChoiceField(required=False, choices=ORDER_CHOICES, label="Sort")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        since, until = data.get("since"), data.get("until")
-        if since and until and since > until:
-            self.add_error("until", "must be after From")
-        return data
 
 
 @dataclass(frozen=True)
@@ -236,32 +223,6 @@ def status_counts(
     return counts
 
 
-def encode_cursor(saga: Saga) -> str:
-    raw = f"{saga.started_at.isoformat()}|{saga.pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded.encode()).decode()
-        stamp, pk = text.rsplit("|", 1)
-        at = datetime.fromisoformat(stamp)
-        if at.tzinfo is None:
-            return None
-        return at, int(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
-
-
-@dataclass
-class Page:
-    rows: list[Saga]
-    next_cursor: str | None
-    prev_cursor: str | None
-    bad_cursor: bool = False
-
-
 def keyset_page(
     qs: QuerySet[Saga],
     *,
@@ -270,48 +231,17 @@ def keyset_page(
     before: str | None = None,
     size: int = PAGE_SIZE,
     fields: tuple[str, ...] | None = LIST_FIELDS,
-) -> Page:
+) -> pagination.Page[Saga]:
     """One page after (or before) a cursor on (started_at, id), without OFFSET."""
-    newest = order != "oldest"
-    forward = ("-started_at", "-id") if newest else ("started_at", "id")
-    backward = ("started_at", "id") if newest else ("-started_at", "-id")
-    bad = False
-    cursor = decode_cursor(after) if after else None
-    back_cursor = decode_cursor(before) if (before and not after) else None
-    if (after and cursor is None) or (before and not after and back_cursor is None):
-        bad = True
     if fields:
         qs = qs.only(*fields)
-    if back_cursor is not None:
-        at, pk = back_cursor
-        # The bound on started_at alone lets the index range scan start at the cursor.
-        if newest:
-            cond = Q(started_at__gte=at) & (Q(started_at__gt=at) | Q(id__gt=pk))
-        else:
-            cond = Q(started_at__lte=at) & (Q(started_at__lt=at) | Q(id__lt=pk))
-        rows = list(qs.filter(cond).order_by(*backward)[: size + 1])
-        has_more_before = len(rows) > size
-        rows = list(reversed(rows[:size]))
-        return Page(
-            rows=rows,
-            next_cursor=encode_cursor(rows[-1]) if rows else None,
-            prev_cursor=encode_cursor(rows[0]) if rows and has_more_before else None,
-        )
-    if cursor is not None:
-        at, pk = cursor
-        if newest:
-            cond = Q(started_at__lte=at) & (Q(started_at__lt=at) | Q(id__lt=pk))
-        else:
-            cond = Q(started_at__gte=at) & (Q(started_at__gt=at) | Q(id__gt=pk))
-        qs = qs.filter(cond)
-    rows = list(qs.order_by(*forward)[: size + 1])
-    has_more = len(rows) > size
-    rows = rows[:size]
-    return Page(
-        rows=rows,
-        next_cursor=encode_cursor(rows[-1]) if rows and has_more else None,
-        prev_cursor=encode_cursor(rows[0]) if rows and cursor is not None else None,
-        bad_cursor=bad,
+    return pagination.keyset_page(
+        qs,
+        key="started_at",
+        newest_first=order != "oldest",
+        after=after,
+        before=before,
+        size=size,
     )
 
 

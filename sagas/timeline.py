@@ -1,4 +1,4 @@
-"""The timeline of one execution, built from its history events. Pure: no I/O, no Django.
+"""The timeline of one execution, built from its history events. Pure: no I/O, no database.
 
 One `StateVisit` per state entered, with its attempts (retries and their errors), how it
 ended (succeeded, retried, caught and where that led, failed, waiting on a callback...),
@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opsconsole.aws.stepfunctions import HistoryEvent
+from opsconsole.web.formatting import human_duration
 
 # Outcomes of a state visit, as a person reads them.
 SUCCEEDED = "succeeded"
@@ -637,26 +638,6 @@ class Gantt:
     now_x: float | None
 
 
-def _human(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    if seconds < 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
-
-
-def human_duration(delta: timedelta | float | None) -> str:
-    """A duration as a person reads it: 850 ms, 4.2 s, 3.5 min, 2.0 h, 1.5 d."""
-    if delta is None:
-        return ""
-    seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
-    return _human(max(seconds, 0.0))
-
-
 def gantt(
     timeline: Timeline,
     now: datetime,
@@ -707,7 +688,7 @@ def gantt(
             )
         )
     axis = tuple(
-        (round(label_width + plot * i / 4, 2), "+" + _human(span * i / 4) if i else "0")
+        (round(label_width + plot * i / 4, 2), "+" + human_duration(span * i / 4) if i else "0")
         for i in range(5)
     )
     return Gantt(

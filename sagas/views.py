@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -16,24 +15,23 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.middleware import HtmxDetails
 
 from opsconsole.audit.models import AuditEvent
 from opsconsole.identity.roles import VIEWER, has_role, role_required
 from opsconsole.plugins import panels_for
 from opsconsole.registry import SagaKind, get_registry
+from opsconsole.web.csv import csv_response
+from opsconsole.web.formatting import human_duration
+from opsconsole.web.http import HtmxHttpRequest, htmx_target
 from opsconsole.web.masking import masker, pretty
+from opsconsole.web.pagination import each_row
 
 from . import actions, queries
 from .models import ACTIVE_STATUSES, Saga, SagaStatus, SyncState
-from .timeline import gantt, human_duration, parse_json
+from .timeline import gantt, parse_json
 
 POLL_LIST_SECONDS = 5
 POLL_CASE_SECONDS = 4
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def _kind_or_404(kind: str) -> SagaKind:
@@ -100,7 +98,7 @@ def saga_list(request: HtmxHttpRequest, kind: str) -> HttpResponse:
     params = _filter_params(request)
     cursors = {"after": request.GET.get("after"), "before": request.GET.get("before")}
     here = f"{base}?{_query({**params, **cursors})}"
-    target = request.htmx.target if request.htmx else None
+    target = htmx_target(request)
     context: dict[str, Any] = {
         "kind": saga_kind,
         "rows": rows,
@@ -161,19 +159,6 @@ def saga_list(request: HtmxHttpRequest, kind: str) -> HttpResponse:
     return render(request, "sagas/list.html", context)
 
 
-def _csv_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheets run cells that start like a formula; a leading quote keeps them text.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 CSV_COLUMNS = [
     "kind",
     "business_key",
@@ -191,57 +176,40 @@ CSV_COLUMNS = [
 ]
 
 
+# role_required is typed for HttpResponse only; a streamed download is an HttpResponseBase.
 @require_GET
-@role_required(VIEWER)
-def export_csv(request: HttpRequest, kind: str) -> StreamingHttpResponse:
+@role_required(VIEWER)  # type: ignore[arg-type]
+def export_csv(request: HtmxHttpRequest, kind: str) -> StreamingHttpResponse:
     """The filtered view as CSV, streamed in keyset chunks (any size, flat memory)."""
     _kind_or_404(kind)
     now = timezone.now()
     filters, _ = queries.parse_filters(request.GET, now)
     qs = queries.filtered(kind, filters, now=now, registry=get_registry())
-    writer = csv.writer(_Echo())
 
-    def rows() -> Iterator[str]:
-        yield writer.writerow(CSV_COLUMNS)
-        cursor = None
-        while True:
-            page = queries.keyset_page(
-                qs, order=filters.order, after=cursor, size=1000, fields=None
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for s in each_row(qs, key="started_at", newest_first=filters.order != "oldest", chunk=1000):
+            yield (
+                s.kind,
+                s.business_key,
+                s.status,
+                s.current_step,
+                s.started_at.isoformat(),
+                s.stopped_at.isoformat() if s.stopped_at else "",
+                round(s.duration(now).total_seconds(), 3),
+                s.correlation_id,
+                s.execution_name,
+                s.execution_arn,
+                s.ticket,
+                s.business_status,
+                s.last_error,
             )
-            for s in page.rows:
-                yield writer.writerow(
-                    [
-                        _csv_cell(v)
-                        for v in (
-                            s.kind,
-                            s.business_key,
-                            s.status,
-                            s.current_step,
-                            s.started_at.isoformat(),
-                            s.stopped_at.isoformat() if s.stopped_at else "",
-                            round(s.duration(now).total_seconds(), 3),
-                            s.correlation_id,
-                            s.execution_name,
-                            s.execution_arn,
-                            s.ticket,
-                            s.business_status,
-                            s.last_error,
-                        )
-                    ]
-                )
-            if not page.next_cursor:
-                return
-            cursor = page.next_cursor
 
-    stamp = now.strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{kind}-{stamp}.csv"'
-    return response
+    return csv_response(kind, CSV_COLUMNS, rows(), now=now)
 
 
 @require_GET
 @role_required(VIEWER)
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: HtmxHttpRequest) -> HttpResponse:
     """Find sagas across kinds by order/account id, execution name, correlation id or ticket;
     one hit opens its case page."""
     registry = get_registry()
@@ -363,7 +331,7 @@ def case(request: HtmxHttpRequest, kind: str, pk: int) -> HttpResponse:
         "output": pretty(mask(parse_json(timeline.output))),
         "data_age": human_duration(now - data.data_as_of) if data.data_as_of else "",
     }
-    if request.htmx and request.htmx.target == "case-live":
+    if htmx_target(request) == "case-live":
         return render(request, "sagas/case.html#live", context)
     context.update(
         {

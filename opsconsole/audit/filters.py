@@ -9,13 +9,15 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from opsconsole.web.filters import WindowForm, window_field
+
 from .models import AuditEvent
 
 # Suggestions only: apps record whatever target type fits (kind + id, by reference).
 TARGET_TYPES = ["saga", "approval", "queue", "archive", "execution", "alert", "api_token", "user"]
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(WindowForm):
     who = forms.CharField(required=False, max_length=255, label="Who")
     action = forms.CharField(
         required=False, max_length=64, label="Action", help_text="e.g. auth. or saga.redrive"
@@ -31,25 +33,8 @@ class AuditFilterForm(forms.Form):
     result = forms.ChoiceField(
         required=False, choices=[("", "any result"), *AuditEvent.RESULTS], label="Result"
     )
-    since = forms.DateTimeField(
-        required=False,
-        label="From",
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
-    until = forms.DateTimeField(
-        required=False,
-        label="Until",
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        since, until = data.get("since"), data.get("until")
-        if since and until and since > until:
-            raise forms.ValidationError("'From' is after 'Until'.")
-        return data
+    since = window_field("From")
+    until = window_field("Until")
 
 
 def _aware(value: datetime) -> datetime:

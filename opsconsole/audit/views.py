@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -10,10 +9,12 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from opsconsole.identity.roles import ADMIN, actor_for, role_required
+from opsconsole.web.csv import csv_response
+from opsconsole.web.http import HtmxHttpRequest
+from opsconsole.web.pagination import each_row, keep_params, keyset_page
 
 from .filters import TARGET_TYPES, AuditFilterForm, apply_filters
 from .log import record
@@ -23,9 +24,9 @@ PAGE_SIZE = 50
 CSV_COLUMNS = list(PUBLIC_FIELDS)
 
 
-def _filtered(request: HttpRequest) -> tuple[AuditFilterForm, Any]:
+def _filtered(request: HttpRequest) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
     form = AuditFilterForm(request.GET or None)
-    queryset: QuerySet[AuditEvent] = AuditEvent.objects.order_by("-id")
+    queryset: QuerySet[AuditEvent] = AuditEvent.objects.all()
     if form.is_bound and form.is_valid():
         queryset = apply_filters(queryset, form.cleaned_data)
     elif form.is_bound:
@@ -33,74 +34,41 @@ def _filtered(request: HttpRequest) -> tuple[AuditFilterForm, Any]:
     return form, queryset
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
 @require_GET
 @role_required(ADMIN)
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: HtmxHttpRequest) -> HttpResponse:
     form, queryset = _filtered(request)
-    # Keyset pages by id (newest first): constant cost however long the log grows.
-    before = _int(request.GET.get("before"))
-    if before is not None:
-        queryset = queryset.filter(id__lt=before)
-    rows = list(queryset[: PAGE_SIZE + 1])
-    has_older = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    params = request.GET.copy()
-    params.pop("before", None)
-    older = None
-    if has_older:
-        params["before"] = str(rows[-1].id)
-        older = params.urlencode()
-        params.pop("before")
+    # Keyset pages by id (newest first): constant cost however long the log grows. The
+    # link to older events carries `before=<id>`: the page after that id, newest first.
+    before = request.GET.get("before")
+    page = keyset_page(queryset, after=before, size=PAGE_SIZE)
+    older = keep_params(request.GET, before=page.next_cursor) if page.next_cursor else None
     return render(
         request,
         "audit/index.html",
         {
             "form": form,
-            "events": rows,
+            "events": page.rows,
             "older_query": older,
-            "newest_query": params.urlencode(),
-            "paged": before is not None,
+            "newest_query": keep_params(request.GET, before=None),
+            "paged": bool(before) and not page.bad_cursor,
             "target_types": TARGET_TYPES,
         },
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheets run cells starting with these as formulas: keep them text.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-def _csv_rows(queryset: Any) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
-    for event in queryset.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                _cell(event.at.isoformat()),
-                *[_cell(getattr(event, c)) for c in CSV_COLUMNS[1:-1]],
-                _cell(json.dumps(event.details, sort_keys=True) if event.details else ""),
-            ]
-        )
+def _csv_rows(queryset: QuerySet[AuditEvent]) -> Iterator[list[Any]]:
+    for event in each_row(queryset, chunk=2000):
+        yield [
+            event.at.isoformat(),
+            *[getattr(event, c) for c in CSV_COLUMNS[1:-1]],
+            json.dumps(event.details, sort_keys=True) if event.details else "",
+        ]
 
 
 @require_GET
 @role_required(ADMIN)
-def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+def export_csv(request: HtmxHttpRequest) -> StreamingHttpResponse:
     form, queryset = _filtered(request)
     filters = {k: v for k, v in request.GET.items() if v}
     record(
@@ -110,8 +78,6 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
         target_type="audit",
         details={"filters": filters},
     )
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(_csv_rows(queryset), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="opsconsole-audit-{stamp}.csv"'
+    response = csv_response("opsconsole-audit", CSV_COLUMNS, _csv_rows(queryset))
     response["Cache-Control"] = "no-store"
     return response

@@ -16,11 +16,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from opsconsole.audit.log import Actor, record
 from opsconsole.audit.models import AuditEvent
+from opsconsole.web.http import HtmxHttpRequest, local_url
 
 from . import actions, oidc
 from .models import ApiToken
@@ -34,14 +34,6 @@ REASONS = {
     "disabled": "Your opsconsole account is disabled. Ask an administrator.",
     "break_glass_off": "Break-glass sign-in has been turned off.",
 }
-
-
-def _safe_next(request: HttpRequest, value: str) -> str:
-    if value and url_has_allowed_host_and_scheme(
-        value, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return value
-    return ""
 
 
 def demo_users() -> list[dict[str, Any]]:
@@ -58,8 +50,8 @@ def demo_users() -> list[dict[str, Any]]:
 
 
 @require_GET
-def login_page(request: HttpRequest) -> HttpResponse:
-    next_url = _safe_next(request, request.GET.get("next", ""))
+def login_page(request: HtmxHttpRequest) -> HttpResponse:
+    next_url = local_url(request, request.GET.get("next", ""))
     if request.user.is_authenticated and user_role(request):
         return HttpResponseRedirect(next_url or reverse(settings.LOGIN_REDIRECT_URL))
     response = render(
@@ -78,7 +70,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def logout_view(request: HttpRequest) -> HttpResponse:
+def logout_view(request: HtmxHttpRequest) -> HttpResponse:
     return oidc.sign_out(request)
 
 
@@ -101,7 +93,7 @@ def _failures_key(username: str) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-def break_glass(request: HttpRequest) -> HttpResponse:
+def break_glass(request: HtmxHttpRequest) -> HttpResponse:
     """Local username/password sign-in for emergencies: only when enabled, always audited."""
     if not settings.BREAK_GLASS_LOGIN:
         raise Http404("Break-glass sign-in is not enabled.")
@@ -191,7 +183,7 @@ def _tokens_page(
 
 @require_http_methods(["GET", "POST"])
 @role_required(ADMIN)
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _tokens_page(request, TokenForm())
     form = TokenForm(request.POST)
@@ -213,7 +205,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @role_required(ADMIN)
-def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
+def revoke_token(request: HtmxHttpRequest, token_id: int) -> HttpResponse:
     token = actions.revoke_api_token(actor_for(request), token_id)
     if token is None:
         raise Http404("No such token.")

@@ -6,6 +6,8 @@ import csv
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from opsconsole.audit import views
 from opsconsole.audit.log import Actor, record
@@ -96,17 +98,31 @@ def test_it_exports_the_filtered_log_as_csv_and_audits_the_export(admin_client_)
 
 
 def test_it_renders_the_audit_page_with_a_constant_number_of_queries(admin_client_):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    def count() -> int:
-        with CaptureQueriesContext(connection) as ctx:
-            response = admin_client_.get("/audit/")
-        assert response.status_code == 200
-        return len(ctx.captured_queries)
-
     _fact(target_id="order-0")
-    few = count()
+    with CaptureQueriesContext(connection) as one_event:
+        assert admin_client_.get("/audit/").status_code == 200
     for i in range(1, 60):
         _fact(target_id=f"order-{i}", ticket=f"INC-{i}")
-    assert count() == few
+    with CaptureQueriesContext(connection) as a_full_page:
+        assert admin_client_.get("/audit/").status_code == 200
+    assert len(a_full_page.captured_queries) == len(one_event.captured_queries)
+
+
+def test_it_shows_the_newest_events_for_a_page_link_it_cannot_read(admin_client_):
+    for i in range(3):
+        _fact(target_id=f"order-{i}")
+    response = admin_client_.get("/audit/?before=not-an-id")
+    assert [e.target_id for e in response.context["events"]] == ["order-2", "order-1", "order-0"]
+    assert response.context["paged"] is False
+
+
+def test_it_links_back_to_the_newest_events_keeping_the_filters(admin_client_, monkeypatch):
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    for i in range(3):
+        _fact(target_id=f"order-{i}")
+    first = admin_client_.get("/audit/?action=saga.")
+    older = admin_client_.get(f"/audit/?{first.context['older_query']}")
+    assert [e.target_id for e in older.context["events"]] == ["order-0"]
+    assert older.context["paged"] is True
+    assert older.context["newest_query"] == "action=saga."
+    assert older.context["older_query"] is None

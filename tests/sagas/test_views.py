@@ -197,6 +197,26 @@ def test_it_exports_the_filtered_view_as_csv(viewer_client):
     assert all(r[2] == "waiting" for r in rows[1:])
 
 
+def test_it_exports_in_the_order_the_list_shows(viewer_client):
+    synced()
+    many(3)
+    newest = viewer_client.get("/sagas/orders/export.csv")
+    oldest = viewer_client.get("/sagas/orders/export.csv?order=oldest")
+    keys = [r[1] for r in csv.reader(io.StringIO(b"".join(newest.streaming_content).decode()))]
+    back = [r[1] for r in csv.reader(io.StringIO(b"".join(oldest.streaming_content).decode()))]
+    assert keys[1:] == ["1000", "1001", "1002"] and back[1:] == ["1002", "1001", "1000"]
+    assert newest["Content-Disposition"].startswith('attachment; filename="orders-')
+
+
+def test_it_explains_a_time_range_that_ends_before_it_starts(viewer_client):
+    synced()
+    many(2)
+    response = viewer_client.get("/sagas/orders/?since=2026-02-01T00:00&until=2026-01-01T00:00")
+    assert response.status_code == 200
+    assert len(rows_of(response)) == 2, "the reversed bound is dropped, not applied"
+    assert "until: must be after From" in response.content.decode()
+
+
 def test_it_finds_a_saga_by_any_id_and_opens_a_single_hit(viewer_client):
     synced()
     saga = make_saga("orders", "8842", SagaStatus.WAITING, ticket="INC42")

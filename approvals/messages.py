@@ -7,16 +7,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+
+from opsconsole.web import formatting
 
 
 def format_time(at: datetime | str | None) -> str:
-    if isinstance(at, str):
-        at = parse_datetime(at)
-    if at is None:
-        return "an unknown time"
-    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S %Z")
+    """A moment from an error's params (a datetime, or its ISO text once serialised)."""
+    return formatting.format_time(parse_datetime(at) if isinstance(at, str) else at)
 
 
 def already_decided(facts: Mapping[str, Any]) -> str:

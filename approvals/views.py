@@ -12,10 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.middleware import HtmxDetails
 
 from opsconsole.errors import DomainError
 from opsconsole.identity.roles import (
@@ -27,6 +25,9 @@ from opsconsole.identity.roles import (
     user_role,
 )
 from opsconsole.registry import get_registry
+from opsconsole.web.formatting import rough_duration
+from opsconsole.web.http import HtmxHttpRequest, htmx_target, local_url
+from opsconsole.web.pagination import keep_params
 from opsconsole.web.problems import message_for, status_for
 from sagas.models import Saga
 
@@ -45,10 +46,6 @@ PAGE_SIZE = 25
 SOON_SECONDS = 3600
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
 def _forbidden(request: HttpRequest) -> HttpResponse:
     """The 403 page for somebody whose role may not decide or claim (the action audited it)."""
     return render(
@@ -64,20 +61,8 @@ def time_left(seconds: float | None) -> tuple[str, str]:
     if seconds is None:
         return "no deadline", ""
     if seconds <= 0:
-        return f"overdue by {_duration(-seconds)}", "overdue"
-    return f"{_duration(seconds)} left", "soon" if seconds < SOON_SECONDS else ""
-
-
-def _duration(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return "under a minute"
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
-    return f"{hours // 24} days"
+        return f"overdue by {rough_duration(-seconds)}", "overdue"
+    return f"{rough_duration(seconds)} left", "soon" if seconds < SOON_SECONDS else ""
 
 
 def _row(req: ApprovalRequest, me: str, now: Any) -> dict[str, Any]:
@@ -119,21 +104,19 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     rows = [_row(r, me, now) for r in page.object_list]
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "tab": tab,
         "form": form,
         "page": page,
         "rows": rows,
         "counts": counts,
-        "query": query.urlencode(),
+        "query": keep_params(request.GET, page=None),
         "can_decide": has_role(request, APPROVER),
         "kinds": get_registry().kinds,
         # One key per rendered form: a double submit replays instead of deciding twice.
         "bulk_key": uuid.uuid4().hex,
     }
-    if request.htmx and request.htmx.target == "approval-list":
+    if htmx_target(request) == "approval-list":
         return render(request, "approvals/inbox.html#approval-list", context)
     return render(request, "approvals/inbox.html", context)
 
@@ -198,10 +181,10 @@ def _see_other(url: str) -> HttpResponseRedirect:
 
 
 def _redirect_back(request: HtmxHttpRequest, req: ApprovalRequest) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = reverse("approvals:detail", args=[req.pk])
-    return _see_other(target)
+    return _see_other(
+        local_url(request, request.POST.get("next", ""))
+        or reverse("approvals:detail", args=[req.pk])
+    )
 
 
 # The POST views carry no role decorator: the action checks the approver role and audits a

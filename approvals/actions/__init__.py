@@ -35,7 +35,6 @@ from .intake import (
     CollectResult,
     ParsedMessage,
     collect_approval_requests,
-    format_amount,
     parse_message,
 )
 from .sweep import (
@@ -76,7 +75,6 @@ __all__ = [
     "collect_approval_requests",
     "decide",
     "decide_many",
-    "format_amount",
     "identities_for",
     "link_sagas",
     "parse_message",

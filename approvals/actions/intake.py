@@ -19,6 +19,7 @@ from opsconsole.aws import sqs
 from opsconsole.aws.clients import AwsEnvironment
 from opsconsole.aws.errors import AwsError
 from opsconsole.registry import ApprovalQueue, get_registry, json_path_get
+from opsconsole.web.formatting import format_amount
 from sagas.models import Saga
 from sagas.parsing import parse_amount, parse_initiator
 
@@ -51,15 +52,6 @@ class ParsedMessage:
 class _Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "?"
-
-
-def format_amount(value: Decimal | None, *, whole_if_round: bool = False) -> str:
-    """An amount as the summary template shows it ("?" when the message had none)."""
-    if value is None:
-        return "?"
-    if whole_if_round and value == value.to_integral_value():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
 
 
 def parse_message(

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from sagas.timeline import human_duration
+from opsconsole.web.formatting import human_duration
 
 register = template.Library()
 

@@ -221,3 +221,16 @@ def test_it_lists_requests_with_a_constant_number_of_queries(clients_by_role, ga
         if i % 3 == 0:  # some with decisions (the list nests them)
             _decide(clients_by_role["approver"], req.pk, {"decision": "approve"})
     assert count() == few
+
+
+def test_it_answers_a_decision_that_came_too_late_with_a_409_problem(approver_client, gateway):
+    from opsconsole.aws.errors import TaskTokenExpired
+
+    gateway.raise_on_success = TaskTokenExpired("Task Timed Out", code="TaskTimedOut")
+    req = make_request()
+    response = _decide(approver_client, req.pk, {"decision": "approve"})
+    assert response.status_code == 409
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == "approval.expired" and body["outcome"] == "expired"
+    assert body["approval"]["id"] == req.pk and body["approval"]["status"] == "expired"

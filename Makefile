@@ -1,10 +1,10 @@
-# make demo | make test | make lint | make bench | make e2e
+# make demo | make test | make lint | make bench | make e2e | make schema
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-postgres e2e lint format bench venv clean
+.PHONY: demo test test-postgres e2e lint format bench schema venv clean
 
 venv: $(STAMP)
 
@@ -33,6 +33,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# The API's committed contract; tests/platform/test_openapi.py fails when it is out of date.
+schema: $(STAMP)
+	$(PY) manage.py spectacular --file api/openapi.yaml --validate --fail-on-warn
 
 bench: $(STAMP)
 	$(PY) bench/run.py

@@ -1,111 +1,37 @@
-"""REST API v1: approval requests and decisions (the task token is never part of it)."""
+"""REST API v1: approval requests and decisions (the task token is never part of it).
+
+DRF generics, as in every API module (see sagas/api.py for why)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ValidationError
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from opsconsole.errors import DomainError
 from opsconsole.identity.permissions import IsViewer
 from opsconsole.identity.roles import actor_for
-from opsconsole.registry import get_registry
 from opsconsole.web.api import problem_response
-from opsconsole.web.problems import problem_for
+from opsconsole.web.problems import PROBLEM_CONTENT_TYPE, problem, problem_for
+from opsconsole.web.serializers import UtcDateTimeField
 
 from . import actions
-from .actions.errors import facts
-from .models import (
-    FINAL_STATUSES,
-    OPEN_STATUSES,
-    WAITING_STATUSES,
-    ApprovalDecision,
-    ApprovalRequest,
-    ApprovalStatus,
+from .models import ApprovalRequest
+from .serializers import (
+    STATUS_ALIASES,
+    ApprovalQuerySerializer,
+    ApprovalRequestSerializer,
+    DecisionConflictProblemSerializer,
+    DecisionInput,
+    DecisionResultSerializer,
 )
-
-STATUS_ALIASES = {
-    "open": OPEN_STATUSES,
-    "waiting": WAITING_STATUSES,
-    "decided": FINAL_STATUSES,
-}
-
-
-class DecisionSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = ApprovalDecision
-        fields = ["decided_by", "decision", "reason", "comment", "ticket", "at"]
-
-
-class ApprovalRequestSerializer(serializers.ModelSerializer):
-    # Explicit fields only: the token (encrypted or not) and its hash never leave the server.
-    decisions = DecisionSerializer(many=True, read_only=True)
-    saga_id = serializers.IntegerField(read_only=True, allow_null=True)
-    amount = serializers.DecimalField(
-        max_digits=14, decimal_places=2, read_only=True, allow_null=True
-    )
-    threshold = serializers.DecimalField(
-        max_digits=14, decimal_places=2, read_only=True, allow_null=True
-    )
-    pending_send = serializers.BooleanField(read_only=True)
-    claimed_by = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ApprovalRequest
-        fields = [
-            "id",
-            "kind",
-            "business_key",
-            "summary",
-            "amount",
-            "currency",
-            "threshold",
-            "status",
-            "status_reason",
-            "execution_arn",
-            "saga_id",
-            "correlation_id",
-            "requested_by",
-            "requested_by_type",
-            "requested_at",
-            "deadline",
-            "first_approved_by",
-            "first_approved_at",
-            "decision",
-            "decided_by",
-            "decided_at",
-            "reason",
-            "comment",
-            "ticket",
-            "pending_send",
-            "send_error",
-            "sent_at",
-            "claimed_by",
-            "claimed_until",
-            "decisions",
-        ]
-        read_only_fields = fields
-
-    def get_claimed_by(self, obj: ApprovalRequest) -> str:
-        return obj.claim_holder()
-
-
-class DecisionInput(serializers.Serializer):
-    """Shape only: the rules (a reason for a rejection, lengths, who may decide) are the
-    action's, so a refused decision is audited once, the same way as from the page."""
-
-    decision = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="approve or reject"
-    )
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
-    ticket = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class NewestFirst(CursorPagination):
@@ -114,50 +40,81 @@ class NewestFirst(CursorPagination):
 
 
 class ApprovalList(generics.ListAPIView):
-    """GET /api/v1/approvals/?status=&kind="""
+    """Approval requests, newest first, filtered; cursor-paginated."""
 
     serializer_class = ApprovalRequestSerializer
     permission_classes = [IsViewer]
     pagination_class = NewestFirst
 
     def get_queryset(self) -> Any:
+        params = ApprovalQuerySerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        p = params.validated_data
         qs = ApprovalRequest.objects.prefetch_related("decisions")
-        wanted = self.request.query_params.get("status", "").strip()
-        if wanted:
-            if wanted in STATUS_ALIASES:
-                qs = qs.filter(status__in=STATUS_ALIASES[wanted])
-            elif wanted in ApprovalStatus.values:
-                qs = qs.filter(status=wanted)
-            else:
-                known = ", ".join([*ApprovalStatus.values, *STATUS_ALIASES])
-                raise ValidationError(
-                    {"status": [f"Unknown status {wanted!r}; use one of {known}."]}
-                )
-        kind = self.request.query_params.get("kind", "").strip()
-        if kind:
-            kinds = get_registry().kinds
-            if kind not in kinds:
-                raise ValidationError(
-                    {"kind": [f"Unknown kind {kind!r}; use one of {', '.join(kinds)}."]}
-                )
+        if wanted := p.get("status"):
+            qs = qs.filter(status__in=STATUS_ALIASES.get(wanted, (wanted,)))
+        if kind := p.get("kind"):
             qs = qs.filter(kind=kind)
+        if business_key := p.get("business_key"):
+            qs = qs.filter(business_key=business_key)
+        if saga := p.get("saga"):
+            # Requests collected before the saga was synced know it by ARN only.
+            qs = qs.filter(
+                Q(saga_id=int(saga))
+                if saga.isdigit()
+                else Q(execution_arn=saga) | Q(saga__execution_arn=saga)
+            )
         return qs
+
+    @extend_schema(parameters=[ApprovalQuerySerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 class ApprovalDetail(generics.RetrieveAPIView):
-    """GET /api/v1/approvals/{id}/"""
+    """One approval request with its decisions."""
 
     serializer_class = ApprovalRequestSerializer
     permission_classes = [IsViewer]
     queryset = ApprovalRequest.objects.prefetch_related("decisions")
 
 
-class ApprovalDecide(APIView):
-    """POST /api/v1/approvals/{id}/decision/ (Idempotency-Key honoured)."""
+class ApprovalDecide(generics.GenericAPIView):
+    """Approve or reject a request (`Idempotency-Key` honoured: a retry replays the answer,
+    with `Idempotent-Replayed: true`). 202 when the decision is stored but AWS has not
+    accepted it yet; 409 when it was already decided, or the saga expired or closed."""
 
-    # Any signed-in caller: the action refuses (and audits) one who may not decide.
+    # Any signed-in caller: the action refuses (and audits, once, under the same name as
+    # from the page) one whose role may not decide.
     permission_classes = [IsAuthenticated]
+    serializer_class = DecisionInput
 
+    @extend_schema(
+        request=DecisionInput,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="A retry with the same key replays the first answer.",
+            )
+        ],
+        responses={
+            200: DecisionResultSerializer,
+            202: OpenApiResponse(
+                DecisionResultSerializer,
+                description="Decided; AWS has not accepted it yet (it is retried).",
+            ),
+            (409, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+                DecisionConflictProblemSerializer,
+                description=(
+                    "`already_decided` (who and when), `claimed` by somebody else, or the "
+                    "execution no longer waits (`approval.expired`, `approval.closed`: "
+                    "`outcome` and `approval` say where the request stands)."
+                ),
+            ),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         payload = DecisionInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -180,21 +137,38 @@ class ApprovalDecide(APIView):
             "expired": status.HTTP_409_CONFLICT,
             "closed": status.HTTP_409_CONFLICT,
         }.get(result.outcome, status.HTTP_200_OK)
-        body = {
-            "outcome": result.outcome,
-            "detail": result.message,
-            "approval": ApprovalRequestSerializer(result.request).data,
-        }
-        response = Response(body, status=code)
+        body = DecisionResultSerializer(result, context=self.get_serializer_context()).data
+        if code == status.HTTP_409_CONFLICT:
+            # An error like any other (problem+json), still carrying the outcome and request.
+            response = problem_response(
+                problem(
+                    f"approval.{result.outcome}",
+                    status=code,
+                    title="No longer waiting for a decision",
+                    detail=result.message,
+                    outcome=body["outcome"],
+                    approval=body["approval"],
+                )
+            )
+        else:
+            response = Response(body, status=code)
         if result.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
 
 
 def _refused(exc: DomainError) -> Response:
-    """Problem details with the page's sentence, and the facts (who decided, when...) as
+    """Problem details with the page's sentence and the facts (who decided, when...) as
     extension members; an invalid field is named under `errors` as for any invalid input."""
-    extra = {name: value for name, value in facts(exc).items() if name != "code"}
+    extra: dict[str, Any] = {}
+    for name, value in exc.params.items():
+        if name in ("field", "errors"):
+            continue
+        # `status` is the HTTP status in a problem: the request's own is `approval_status`.
+        key = "approval_status" if name == "request_status" else name
+        extra[key] = (
+            UtcDateTimeField().to_representation(value) if isinstance(value, datetime) else value
+        )
     body = problem_for(exc, **extra)
     field = exc.params.get("field")
     if field:

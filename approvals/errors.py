@@ -37,4 +37,7 @@ ERROR_SPECS: dict[str, ErrorSpec] = {
     ),
     AlreadyDecided.code: ErrorSpec(409, "Already decided", messages.already_decided),
     ClaimedByOther.code: ErrorSpec(409, "Claimed by another approver", messages.claimed),
+    # Outcomes, not refusals: the decision was taken, but the execution no longer waited.
+    "approval.expired": ErrorSpec(409, "No longer waiting for a decision", "{detail}"),
+    "approval.closed": ErrorSpec(409, "No longer waiting for a decision", "{detail}"),
 }

@@ -149,6 +149,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "mozilla_django_oidc",
@@ -411,6 +413,45 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "opsconsole.web.api.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "opsconsole.web.openapi.ProblemAutoSchema",
+    # Timestamps leave the API as RFC 3339 with `Z`: the output serializers' shared field
+    # (opsconsole.web.serializers.UtcDateTimeField) converts to UTC first, so TIME_ZONE (what
+    # pages show) never leaks into the API.
+    "DATETIME_FORMAT": "iso-8601",
+}
+
+# The API's contract (api/openapi.yaml, `make schema`). Nothing here may depend on the
+# environment or the registry: the committed schema must be the same wherever it is built.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "opsconsole API",
+    "DESCRIPTION": (
+        "The operations console's REST API for the ticketing system: sagas, their timelines "
+        "and approval requests, and the audit log. Service accounts send "
+        "`Authorization: Bearer <token>`; every error is `application/problem+json` "
+        "(RFC 9457) with a stable `code`. Timestamps are RFC 3339 in UTC (`Z`)."
+    ),
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PUBLIC": True,
+    # The schema and its docs need the same role as the rest of the API.
+    "SERVE_PERMISSIONS": ["opsconsole.identity.permissions.IsViewer"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several members are called `status` (or `outcome`, `decision`) with different word
+    # lists: each list gets one stable name (strings, imported lazily by drf-spectacular).
+    "ENUM_NAME_OVERRIDES": {
+        "SagaStatusEnum": "sagas.models.SagaStatus",
+        "StepOutcomeEnum": "sagas.serializers.OUTCOMES",
+        "ApprovalStatusEnum": "approvals.models.ApprovalStatus",
+        "ApprovalStatusFilterEnum": "approvals.serializers.STATUS_FILTERS",
+        "DecisionEnum": "approvals.models.Decision",
+        "DecisionOutcomeEnum": "approvals.serializers.OUTCOMES",
+        "AuditResultEnum": "opsconsole.audit.models.AuditEvent.RESULTS",
+    },
 }
 
 LOGGING = {

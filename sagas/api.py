@@ -1,25 +1,61 @@
-"""The sagas REST API (v1), for the ticketing integration: list, summary, timeline."""
+"""The sagas REST API (v1), for the ticketing integration: list, summary, timeline.
+
+One view style for the whole API: DRF generics (`ListAPIView`, `RetrieveAPIView`), each with
+its `serializer_class`. Generics carry pagination, permissions and the serializer in class
+attributes that drf-spectacular reads, so the committed schema follows the code with few
+annotations; a view only overrides `get_queryset`/`get_object` and, where an answer needs
+live data, `retrieve`.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-from rest_framework import serializers
-from rest_framework.exceptions import NotFound, ValidationError
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from opsconsole.identity.permissions import IsViewer
 from opsconsole.registry import get_registry
+from opsconsole.web.api import problem_response
 from opsconsole.web.masking import masker
+from opsconsole.web.problems import PROBLEM_CONTENT_TYPE, problem_for
 
 from . import actions, queries
-from .models import Saga, SagaStatus
-from .timeline import Timeline, parse_json
+from .errors import AmbiguousSagaRef
+from .models import Saga
+from .serializers import (
+    AmbiguousRefProblemSerializer,
+    SagaCandidateSerializer,
+    SagaDetailSerializer,
+    SagaQuerySerializer,
+    SagaSerializer,
+    TimelineSerializer,
+)
+from .timeline import parse_json
+
+# Enough for a person to choose; a key restarted more often than this is a bug elsewhere.
+MAX_CANDIDATES = 20
+
+REF_PARAMETER = OpenApiParameter(
+    "ref",
+    str,
+    OpenApiParameter.PATH,
+    description=(
+        "The console id, the execution ARN or name, or `<kind>:<business key>` "
+        "(409 `saga.ambiguous_ref` when that key has several executions)."
+    ),
+)
+AMBIGUOUS = {
+    (409, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+        AmbiguousRefProblemSerializer,
+        description="`<kind>:<business key>` names several sagas: choose one of `candidates`.",
+    )
+}
 
 
 class SagaPagination(CursorPagination):
@@ -29,73 +65,22 @@ class SagaPagination(CursorPagination):
     ordering = ("-started_at", "-id")
 
 
-class SagaQuerySerializer(serializers.Serializer):
-    kind = serializers.CharField(required=False, allow_blank=True)
-    status = serializers.ChoiceField(required=False, allow_blank=True, choices=SagaStatus.values)
-    q = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    step = serializers.CharField(required=False, allow_blank=True, max_length=80)
-    stuck = serializers.BooleanField(required=False, default=False)
-    since = serializers.DateTimeField(required=False)
-    until = serializers.DateTimeField(required=False)
-
-    def validate_kind(self, value: str) -> str:
-        if value and value not in get_registry().kinds:
-            known = ", ".join(get_registry().kinds)
-            raise serializers.ValidationError(f"unknown saga kind {value!r} (known: {known})")
-        return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("since") and attrs.get("until") and attrs["since"] > attrs["until"]:
-            raise serializers.ValidationError({"until": "must be after since"})
-        return attrs
-
-
-class SagaSerializer(serializers.ModelSerializer):
-    ref = serializers.CharField(read_only=True)
-    status_label = serializers.CharField(read_only=True)
-    stuck = serializers.SerializerMethodField()
-    duration_seconds = serializers.SerializerMethodField()
-    url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Saga
-        fields = [
-            "id",
-            "ref",
-            "kind",
-            "business_key",
-            "status",
-            "status_label",
-            "business_status",
-            "current_step",
-            "stuck",
-            "started_at",
-            "stopped_at",
-            "duration_seconds",
-            "correlation_id",
-            "ticket",
-            "execution_name",
-            "execution_arn",
-            "last_error",
-            "url",
-        ]
-
-    def get_stuck(self, saga: Saga) -> bool:
-        return saga.is_stuck(self.context.get("now"))
-
-    def get_duration_seconds(self, saga: Saga) -> float:
-        return round(saga.duration(self.context.get("now")).total_seconds(), 3)
-
-    def get_url(self, saga: Saga) -> str:
-        from .views import case_url
-
-        request = self.context.get("request")
-        path = case_url(saga)
-        return request.build_absolute_uri(path) if request is not None else path
-
-
-def _saga(reference: str) -> Saga:
-    saga = queries.find_saga(reference, get_registry())
+def find_one(reference: str) -> Saga:
+    """The saga `reference` names; a `<kind>:<key>` with several executions is refused
+    rather than answered with the newest (the caller would not know it got a guess)."""
+    registry = get_registry()
+    kind, sep, key = reference.strip().partition(":")
+    if sep and not reference.startswith("arn:") and kind in registry.kinds:
+        candidates = list(
+            Saga.objects.filter(kind=kind, business_key=key).order_by("-started_at", "-id")[
+                :MAX_CANDIDATES
+            ]
+        )
+        if len(candidates) > 1:
+            raise AmbiguousSagaRef(
+                reference=reference, candidates=SagaCandidateSerializer(candidates, many=True).data
+            )
+    saga = queries.find_saga(reference, registry)
     if saga is None:
         raise NotFound(
             f"No saga {reference!r}: use the console id, the execution ARN or name, "
@@ -104,17 +89,37 @@ def _saga(reference: str) -> Saga:
     return saga
 
 
-class SagaList(APIView):
-    """GET /api/v1/sagas/?kind=&status=&q=&step=&stuck=&since=&until= (cursor-paginated)."""
+class SagaRefView(generics.RetrieveAPIView):
+    """A view of one saga named by `ref` in the path."""
 
     permission_classes = [IsViewer]
+    queryset = Saga.objects.all()
 
-    def get(self, request: Request) -> Response:
-        params = SagaQuerySerializer(data=request.query_params)
-        if not params.is_valid():
-            raise ValidationError(params.errors)
+    def get_object(self) -> Saga:
+        return find_one(self.kwargs["ref"])
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, AmbiguousSagaRef):
+            # The candidates are the answer's point: they travel as an extension member.
+            return problem_response(problem_for(exc, candidates=exc.candidates))
+        return super().handle_exception(exc)
+
+
+class SagaList(generics.ListAPIView):
+    """Sagas, newest first, filtered; cursor-paginated (`next`/`previous` links)."""
+
+    serializer_class = SagaSerializer
+    permission_classes = [IsViewer]
+    pagination_class = SagaPagination
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "now": getattr(self, "now", None)}
+
+    def get_queryset(self) -> Any:
+        params = SagaQuerySerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
         p = params.validated_data
-        now = timezone.now()
+        self.now = timezone.now()
         filters = queries.Filters(
             q=p.get("q") or "",
             status=p.get("status") or "",
@@ -123,118 +128,46 @@ class SagaList(APIView):
             until=p.get("until"),
             stuck=p.get("stuck", False),
         )
-        qs = queries.filtered(p.get("kind") or None, filters, now=now, registry=get_registry())
-        paginator = SagaPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        data = SagaSerializer(page, many=True, context={"request": request, "now": now}).data
-        return paginator.get_paginated_response(data)
+        return queries.filtered(
+            p.get("kind") or None, filters, now=self.now, registry=get_registry()
+        )
+
+    @extend_schema(parameters=[SagaQuerySerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
-class SagaDetail(APIView):
-    """GET /api/v1/sagas/{id}/: the summary and the business status from DynamoDB."""
+class SagaDetail(SagaRefView):
+    """One saga: the summary, its business items read from DynamoDB, its approval requests,
+    and links."""
 
-    permission_classes = [IsViewer]
+    serializer_class = SagaDetailSerializer
 
-    def get(self, request: Request, ref: str) -> Response:
-        saga = _saga(ref)
+    @extend_schema(parameters=[REF_PARAMETER], responses={200: SagaDetailSerializer, **AMBIGUOUS})
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        saga = self.get_object()
         now = timezone.now()
         kind = get_registry().kinds[saga.kind]
-        business = actions.load_business(saga, now=now)
-        mask = masker(kind.sensitive_fields, request, seeds=[actions.cached_input(saga)])
-        data = dict(SagaSerializer(saga, context={"request": request, "now": now}).data)
-        data.update(
-            {
-                "initiator": {"type": saga.initiator_type, "id": saga.initiator_id},
-                "amount": str(saga.amount) if saga.amount is not None else None,
-                "currency": saga.currency,
-                "last_cause": mask(saga.last_cause),
-                "compensation_ran": saga.compensation_ran,
-                "waiting_for_callback": saga.callback_pending,
-                "dynamodb": {
-                    "status": business.status,
-                    "items": mask(business.items),
-                    "read_at": business.fetched_at,
-                    "stale": bool(business.error),
-                    "error": business.error,
-                },
-            }
-        )
-        return Response(data)
+        context = {
+            **self.get_serializer_context(),
+            "now": now,
+            "business": actions.load_business(saga, now=now),
+            "mask": masker(kind.sensitive_fields, request, seeds=[actions.cached_input(saga)]),
+        }
+        return Response(SagaDetailSerializer(saga, context=context).data)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+class SagaTimeline(SagaRefView):
+    """Every state visit of the saga's execution, its attempts and outcome."""
 
+    serializer_class = TimelineSerializer
 
-def timeline_json(timeline: Timeline, mask: Any, now: datetime) -> dict[str, Any]:
-    failure = timeline.failure
-    return {
-        "status": timeline.status,
-        "summary": timeline.summary(),
-        "started_at": _iso(timeline.started_at),
-        "ended_at": _iso(timeline.ended_at),
-        "error": timeline.error,
-        "cause": mask(timeline.cause),
-        "failed_step": failure.name if failure else None,
-        "compensation_steps_run": [v.name for v in timeline.compensation_visits],
-        "event_count": timeline.event_count,
-        "steps": [
-            {
-                "index": v.index,
-                "name": v.name,
-                "type": v.state_type,
-                "entered_at": _iso(v.entered_at),
-                "exited_at": _iso(v.exited_at),
-                "duration_seconds": (
-                    round(d.total_seconds(), 3) if (d := v.duration(now)) is not None else None
-                ),
-                "outcome": v.outcome,
-                "error": v.error,
-                "cause": mask(v.cause),
-                "caught_to": v.caught_to or None,
-                "branch": v.branch_label or None,
-                "compensation": v.is_compensation,
-                "approval": v.is_approval,
-                "callback": v.callback,
-                "deadline": _iso(v.deadline),
-                "attempts": [
-                    {
-                        "number": a.number,
-                        "started_at": _iso(a.scheduled_at),
-                        "ended_at": _iso(a.ended_at),
-                        "outcome": a.outcome,
-                        "error": a.error,
-                        "cause": mask(a.cause),
-                    }
-                    for a in v.attempts
-                ],
-                "input": mask(parse_json(v.input)),
-                "output": mask(parse_json(v.output)),
-            }
-            for v in timeline.visits
-        ],
-    }
-
-
-class SagaTimeline(APIView):
-    """GET /api/v1/sagas/{id}/timeline/: every state visit, its attempts and outcome."""
-
-    permission_classes = [IsViewer]
-
-    def get(self, request: Request, ref: str) -> Response:
-        saga = Saga.objects.select_related("sagadetail").get(pk=_saga(ref).pk)
+    @extend_schema(parameters=[REF_PARAMETER], responses={200: TimelineSerializer, **AMBIGUOUS})
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        saga = Saga.objects.select_related("sagadetail").get(pk=self.get_object().pk)
         now = timezone.now()
         kind = get_registry().kinds[saga.kind]
-        data = actions.load_case(saga, now=now)
-        mask = masker(kind.sensitive_fields, request, seeds=[parse_json(data.timeline.input)])
-        body = timeline_json(data.timeline, mask, now)
-        body.update(
-            {
-                "saga": saga.pk,
-                "ref": saga.ref,
-                "stale": bool(data.aws_error),
-                "error": data.aws_error,
-                "as_of": _iso(data.data_as_of),
-            }
-        )
-        return Response(body)
+        case = actions.load_case(saga, now=now)
+        mask = masker(kind.sensitive_fields, request, seeds=[parse_json(case.timeline.input)])
+        context = {**self.get_serializer_context(), "now": now, "mask": mask}
+        return Response(TimelineSerializer(case, context=context).data)

@@ -38,3 +38,8 @@ class SagasConfig(AppConfig):
             "sagas.tasks.sync_all_kinds",
             lambda settings: settings.SYNC_INTERVAL_SECONDS,
         )
+        from opsconsole.web.problems import register_errors
+
+        from .errors import ERRORS
+
+        register_errors(ERRORS)

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.throttling import SimpleRateThrottle
@@ -53,6 +54,24 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return 'Bearer realm="opsconsole"'
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """How the schema describes BearerTokenAuthentication (registered on import, which DRF
+    does whenever it resolves the authentication classes, before any schema is built)."""
+
+    target_class = BearerTokenAuthentication
+    name = "bearerToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": (
+                "A service-account token (`opc_...`) issued by an admin on the API tokens "
+                "page or with `manage.py create_api_token`; it carries one role."
+            ),
+        }
 
 
 class TokenRateThrottle(SimpleRateThrottle):

@@ -32,8 +32,83 @@ def test_it_lists_requests_filtered_by_status_and_kind(viewer_client):
 def test_it_explains_an_unknown_filter(viewer_client):
     response = viewer_client.get("/api/v1/approvals/?status=done")
     assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
     assert "Unknown status 'done'" in response.json()["errors"]["status"][0]
     assert viewer_client.get("/api/v1/approvals/?kind=nope").status_code == 400
+
+
+def test_it_filters_by_business_key_saga_and_kind(viewer_client):
+    from tests.sagas.factories import make_saga
+
+    saga = make_saga("orders", "8842")
+    linked = make_request(saga=saga, execution_arn=saga.execution_arn)
+    by_arn_only = make_request(execution_arn=saga.execution_arn)  # collected before the sync
+    other = make_request(business_key="9")
+    closure = make_request(kind="closures", business_key="9")
+
+    def ids(query):
+        response = viewer_client.get(f"/api/v1/approvals/?{query}")
+        assert response.status_code == 200, response.json()
+        return sorted(r["id"] for r in response.json()["results"])
+
+    assert ids("business_key=9") == sorted([other.pk, closure.pk])
+    assert ids("business_key=9&kind=closures") == [closure.pk]
+    assert ids(f"saga={saga.pk}") == [linked.pk]
+    assert ids(f"saga={saga.execution_arn}") == sorted([linked.pk, by_arn_only.pk])
+    assert ids("saga=999999") == []
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("bussiness_key=9", "bussiness_key"),
+        ("state=pending", "state"),
+        ("saga=order-8842", "saga"),
+        ("kind=parcels", "kind"),
+    ],
+)
+def test_it_refuses_unknown_parameters_and_values_instead_of_ignoring_them(
+    viewer_client, query, field
+):
+    make_request()
+    response = viewer_client.get(f"/api/v1/approvals/?{query}")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == "invalid_input" and list(body["errors"]) == [field]
+
+
+def test_it_lists_a_sagas_approval_requests_in_its_detail(viewer_client):
+    from django.utils import timezone
+
+    from approvals.models import ApprovalDecision
+    from tests.sagas.factories import saga_from_history
+
+    saga = saga_from_history("order_declined", business_status="CANCELLED_COMPENSATED")
+    now = timezone.now()
+    four_eyes = make_request(
+        saga=saga,
+        execution_arn=saga.execution_arn,
+        status="approved",
+        decision="approve",
+        first_approved_by="anna@example.com",
+        first_approved_at=now,
+        decided_by="bob@example.com",
+        decided_at=now,
+    )
+    for who in ("anna@example.com", "bob@example.com"):
+        ApprovalDecision.objects.create(request=four_eyes, decided_by=who, decision="approve")
+    make_request(business_key="other")  # another saga's
+
+    body = viewer_client.get(f"/api/v1/sagas/{saga.pk}/").json()
+
+    [listed] = body["approval_requests"]
+    assert listed["id"] == four_eyes.pk and listed["status"] == "approved"
+    assert listed["approvers"] == ["anna@example.com", "bob@example.com"]
+    assert listed["decided_by"] == "bob@example.com" and listed["decided_at"].endswith("Z")
+    assert listed["links"]["self"] == f"http://testserver/api/v1/approvals/{four_eyes.pk}/"
+    assert listed["links"]["page"] == f"http://testserver/approvals/{four_eyes.pk}/"
+    assert "token_encrypted" not in listed and "dedup_key" not in listed
 
 
 def test_it_shows_one_request_with_its_decisions(viewer_client):
@@ -53,6 +128,10 @@ def test_it_approves_once_and_answers_409_with_who_decided(clients_by_role, gate
     assert first.json()["outcome"] == "approved"
     assert first.json()["approval"]["decisions"][0]["ticket"] == "CHG-9"
     assert second.status_code == 409
+    assert second["Content-Type"] == "application/problem+json"
+    assert second.json()["code"] == "already_decided"
+    assert second.json()["approval_status"] == "approved"
+    assert second.json()["decided_at"].endswith("Z")
     assert second.json()["decided_by"] == "approver@example.com"
     assert second.json()["detail"].startswith("Already approved by approver@example.com at")
     assert len(gateway.success) == 1
@@ -142,3 +221,16 @@ def test_it_lists_requests_with_a_constant_number_of_queries(clients_by_role, ga
         if i % 3 == 0:  # some with decisions (the list nests them)
             _decide(clients_by_role["approver"], req.pk, {"decision": "approve"})
     assert count() == few
+
+
+def test_it_answers_a_decision_that_came_too_late_with_a_409_problem(approver_client, gateway):
+    from opsconsole.aws.errors import TaskTokenExpired
+
+    gateway.raise_on_success = TaskTokenExpired("Task Timed Out", code="TaskTimedOut")
+    req = make_request()
+    response = _decide(approver_client, req.pk, {"decision": "approve"})
+    assert response.status_code == 409
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == "approval.expired" and body["outcome"] == "expired"
+    assert body["approval"]["id"] == req.pk and body["approval"]["status"] == "expired"

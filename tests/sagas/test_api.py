@@ -94,7 +94,9 @@ def test_it_finds_one_saga_by_id_arn_name_or_kind_and_key(ticketing):
 def test_it_returns_the_timeline_a_ticket_can_show(ticketing):
     saga = saga_from_history("order_declined")
     body = ticketing.get(f"/api/v1/sagas/orders:{saga.business_key}/timeline/").json()
-    assert body["status"] == "FAILED" and body["failed_step"] == "ChargePayment"
+    # The saga's status, in the API's one vocabulary (not Step Functions' FAILED).
+    assert body["status"] == "compensated" and body["failed_step"] == "ChargePayment"
+    assert body["execution_error"]
     assert body["compensation_steps_run"][:1] == ["ReleaseInventory"]
     charge = next(s for s in body["steps"] if s["name"] == "ChargePayment")
     assert charge["outcome"] == "caught" and charge["caught_to"] == "ReleaseInventory"
@@ -105,4 +107,62 @@ def test_it_returns_the_timeline_a_ticket_can_show(ticketing):
 
 
 def test_it_refuses_anonymous_callers(db):
-    assert Client().get("/api/v1/sagas/").status_code in (401, 403)
+    response = Client().get("/api/v1/sagas/")
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def _timestamps(document, path=""):
+    """Every (path, value) of a member whose name says it is a point in time."""
+    if isinstance(document, dict):
+        for key, value in document.items():
+            here = f"{path}.{key}"
+            if key.endswith(("_at", "_until", "deadline", "as_of")) and isinstance(value, str):
+                yield here, value
+            else:
+                yield from _timestamps(value, here)
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            yield from _timestamps(value, f"{path}[{index}]")
+
+
+def test_it_writes_every_timestamp_in_utc_with_z(ticketing, settings):
+    settings.TIME_ZONE = "Europe/Berlin"  # what pages show must not leak into the API
+    saga = saga_from_history("order_declined", business_status="CANCELLED_COMPENSATED")
+    documents = [
+        ticketing.get("/api/v1/sagas/").json(),
+        ticketing.get(f"/api/v1/sagas/{saga.pk}/").json(),
+        ticketing.get(f"/api/v1/sagas/{saga.pk}/timeline/").json(),
+    ]
+    found = [stamp for document in documents for stamp in _timestamps(document)]
+    assert len(found) > 10
+    assert [(p, v) for p, v in found if not v.endswith("Z")] == []
+    assert {p.split(".")[1].split("[")[0] for p, _ in found} >= {"started_at", "dynamodb", "steps"}
+
+
+def test_it_links_a_saga_to_its_timeline_and_case_page(ticketing):
+    saga = saga_from_history("order_declined", business_status="CANCELLED_COMPENSATED")
+    body = ticketing.get(f"/api/v1/sagas/orders:{saga.business_key}/").json()
+    links = body["links"]
+    assert links["self"] == f"http://testserver/api/v1/sagas/{saga.pk}/"
+    assert links["timeline"] == f"http://testserver/api/v1/sagas/{saga.pk}/timeline/"
+    assert links["case"] == body["url"] and links["case"].endswith(f"/sagas/orders/{saga.pk}/")
+    assert ticketing.get(links["timeline"]).json()["saga"] == saga.pk
+    assert body["approval_requests"] == []
+
+
+def test_it_refuses_a_business_key_with_several_sagas_and_lists_them(ticketing):
+    now = timezone.now()
+    first = make_saga("orders", "8842", SagaStatus.FAILED, started=now - timedelta(hours=2))
+    restart = make_saga("orders", "8842", SagaStatus.RUNNING, started=now - timedelta(hours=1))
+
+    for path in ("/api/v1/sagas/orders:8842/", "/api/v1/sagas/orders:8842/timeline/"):
+        response = ticketing.get(path)
+        assert response.status_code == 409, path
+        assert response["Content-Type"] == "application/problem+json"
+        body = response.json()
+        assert body["code"] == "saga.ambiguous_ref" and body["status"] == 409
+        assert [c["id"] for c in body["candidates"]] == [restart.pk, first.pk]
+        assert body["candidates"][0]["execution_arn"] == restart.execution_arn
+        assert f"({restart.pk}, {first.pk})" in body["detail"]
+    assert ticketing.get(f"/api/v1/sagas/{first.pk}/").json()["status"] == "failed"

@@ -1,0 +1,57 @@
+"""The API's contract: the schema class (DEFAULT_SCHEMA_CLASS) that documents the problem
+responses of every operation. The schema and its docs are served by `api_docs`.
+
+Every operation documents the problem responses the one exception handler can give it, so
+an endpoint cannot forget one: 401 and 403 (every endpoint needs a role), 429 (tokens are
+rate limited), 404 (a path parameter, or a list's stale cursor) and 400 (query parameters or
+a body). Endpoint-specific answers (a 409) are declared on the view with `extend_schema`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+
+from .problems import PROBLEM_CONTENT_TYPE
+from .serializers import ProblemSerializer
+
+_DESCRIPTIONS = {
+    400: "Invalid input: `errors` names each field or parameter and why.",
+    401: "Not signed in: no token, or an unknown, expired or revoked one.",
+    403: "The caller's role does not allow this.",
+    404: "Not found (or a list cursor that is no longer valid).",
+    429: "Too many requests for this token: wait `Retry-After` seconds.",
+}
+
+
+def problem_response(status: int, description: str = "") -> dict[Any, Any]:
+    """An `extend_schema(responses=...)` entry: a problem+json answer with `status`."""
+    return {
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+            ProblemSerializer, description=description or _DESCRIPTIONS.get(status, "")
+        )
+    }
+
+
+class ProblemAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema, plus the problem responses every operation can give."""
+
+    def _error_statuses(self) -> list[int]:
+        statuses = [401, 403, 429]
+        if "{" in self.path or self._is_list_view():
+            statuses.append(404)
+        if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
+            statuses.append(400)
+        return sorted(statuses)
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for status in self._error_statuses():
+            if str(status) not in responses:
+                responses[str(status)] = self._get_response_for_code(
+                    ProblemSerializer, str(status), [PROBLEM_CONTENT_TYPE], direction
+                )
+                responses[str(status)]["description"] = _DESCRIPTIONS[status]
+        return dict(sorted(responses.items()))

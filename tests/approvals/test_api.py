@@ -129,7 +129,7 @@ def test_it_approves_once_and_answers_409_with_who_decided(clients_by_role, gate
     assert first.json()["approval"]["decisions"][0]["ticket"] == "CHG-9"
     assert second.status_code == 409
     assert second["Content-Type"] == "application/problem+json"
-    assert second.json()["code"] == "already_decided"
+    assert second.json()["code"] == "approval.already_decided"
     assert second.json()["approval_status"] == "approved"
     assert second.json()["decided_at"].endswith("Z")
     assert second.json()["decided_by"] == "approver@example.com"

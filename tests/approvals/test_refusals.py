@@ -77,7 +77,7 @@ def test_it_says_the_same_on_the_page_and_in_the_api_when_already_decided(client
     assert api["Content-Type"] == "application/problem+json"
     assert body["code"] == "approval.already_decided"
     assert body["decided_by"] == "ben@example.com"
-    assert body["request_status"] == "approved"
+    assert body["approval_status"] == "approved"
     assert body["detail"].startswith("Already approved by ben@example.com at")
     assert body["detail"] in page.content.decode()
     assert [(a, r) for a, r, _ in _audit(req)] == [("approval.approve", "refused")] * 2

@@ -16,6 +16,7 @@ trying the demo can find them:
     order 8848  high value, approval rejected -> compensated
     order 8849  high value, approval timed out (3 s timeout) -> compensated (States.Timeout)
     order 8850  running: a pre-order waiting for its dispatch date (AwaitDispatchDate)
+    order 8851  aborted: a pre-order an operator stopped (Step Functions status ABORTED)
     account 77  closure waiting for approval, initiated by oscar.operator@example.com
     account 78  closure done (approved, account deleted)
     account 79  closure failed: the payment provider is broken (AccountClosureFailed)
@@ -29,6 +30,7 @@ a small thread pool without waiting per execution (benchmarks start 10,000).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import random
@@ -58,6 +60,7 @@ WELL_KNOWN: dict[str, str] = {
     "order_rejected": "8848",
     "order_timed_out": "8849",
     "order_running": "8850",
+    "order_aborted": "8851",
     "closure_waiting": "77",
     "closure_done": "78",
     "closure_failed_billing": "79",
@@ -263,6 +266,7 @@ def _well_known_orders() -> list[Planned]:
         _order(w["order_rejected"], "rejected", 8848, user("oscar.operator@example.com")),
         _order(w["order_timed_out"], "timed_out", 8849),
         _order(w["order_running"], "running", 8850),
+        dataclasses.replace(_order(w["order_aborted"], "running", 8851), outcome="aborted"),
     ]
 
 
@@ -505,8 +509,11 @@ def seed(
             wanted[queue][p.key] = p.answer or "approve"
         answer_approvals(w, wanted)
     say(f"starting {len(rest)} more executions")
-    _arns, more_failed = _start_all(w, rest, epoch)
+    arns, more_failed = _start_all(w, rest, epoch)
     failed += more_failed
+    _abort(
+        [arns[ref] for p in rest if p.outcome == "aborted" and (ref := f"{p.kind}:{p.key}") in arns]
+    )
 
     if dead_letters:
         say("filling dead-letter queues and the orders-bus archive")
@@ -523,6 +530,15 @@ def seed(
         outcomes=outcomes,
         failed_starts=failed,
     )
+
+
+def _abort(arns: list[str]) -> None:
+    """Stop what an operator stopped by hand, so the world holds ABORTED executions."""
+    for arn in arns:
+        with contextlib.suppress(AwsError):
+            stepfunctions.stop_execution(
+                arn, "OperatorStopped", "The customer cancelled the pre-order by phone."
+            )
 
 
 def _create_accounts(closures: list[Planned]) -> None:

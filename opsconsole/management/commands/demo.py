@@ -26,6 +26,7 @@ import requests
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
 
 from opsconsole.aws import clients
 from opsconsole.emulator import consumers, seed, server, traffic, world
@@ -134,6 +135,12 @@ class Command(BaseCommand):
             self._shutdown()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        if getattr(self, "_called_from_command_line", False):
+            # Everything is stopped and flushed; tearing down the interpreter (the seeded
+            # world's clients and objects) would only add seconds to the Ctrl-C.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
 
     # --- signals and shutdown --------------------------------------------------------------
 
@@ -152,21 +159,26 @@ class Command(BaseCommand):
         self.stopping.set()
         # Everything is told at once, so one slow goodbye doesn't queue the others.
         stoppers = [threading.Thread(target=child.stop) for child in self.children]
+        # The in-process helpers' threads are daemons: a call stuck on the emulator that is
+        # going away must not hold the exit beyond the grace period.
         for helper in (self.traffic, self.consumers):
             if helper is not None:
-                stoppers.append(threading.Thread(target=helper.stop))
+                stoppers.append(threading.Thread(target=helper.stop, args=(STOP_TIMEOUT,)))
         if self.emulator is not None:
             stoppers.append(threading.Thread(target=self.emulator.stop, args=(STOP_TIMEOUT,)))
+        if self.oidc_handle is not None:
+            stoppers.append(threading.Thread(target=self._stop_oidc))
         for stopper in stoppers:
             stopper.start()
-        if self.oidc_handle is not None:
-            with contextlib.suppress(Exception):
-                self.oidc_handle.stop()
         for stopper in stoppers:
             stopper.join()
         clients.set_endpoint_override(None)
         if self.children or self.emulator is not None:
             self.stdout.write("Everything is stopped.")
+
+    def _stop_oidc(self) -> None:
+        with contextlib.suppress(Exception):
+            self.oidc_handle.stop()
 
     def _sleep(self, seconds: float) -> bool:
         """Wait, returning True when the demo is being stopped."""
@@ -185,6 +197,34 @@ class Command(BaseCommand):
                 "--web-port and --oidc-port (or OPSCONSOLE_EMULATOR_PORT, OPSCONSOLE_WEB_PORT, "
                 "OPSCONSOLE_OIDC_MOCK_PORT)."
             )
+
+    def _start_clean(self, var: Path) -> str:
+        """The emulator starts empty every time, so what the last run's read model and broker
+        hold describes executions that no longer exist (their task tokens are dead). Start
+        from a clean database and broker; keep the last database aside for a look."""
+        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+            folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
+            if isinstance(folder, str) and Path(folder).is_dir():
+                for stale in Path(folder).iterdir():
+                    stale.unlink(missing_ok=True)
+        database = settings.DATABASES["default"]
+        if database["ENGINE"] != "django.db.backends.sqlite3":
+            return (
+                "The database is not the embedded SQLite: it keeps the sagas of earlier runs; "
+                "run `manage.py flush` first for a clean world."
+            )
+        path = Path(database["NAME"])
+        if not path.exists():
+            return "A fresh world: a new database."
+        connections.close_all()
+        previous = path.with_name(path.stem + ".previous" + path.suffix)
+        os.replace(path, previous)
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return (
+            "A fresh world: the emulator starts empty, so the console starts from a clean "
+            f"database (the last run's is kept as {previous.name})."
+        )
 
     def _run(self, options: dict[str, Any]) -> None:
         port, web_port, oidc_port = options["port"], options["web_port"], options["oidc_port"]
@@ -205,7 +245,9 @@ class Command(BaseCommand):
                 Path(folder).mkdir(parents=True, exist_ok=True)
         began = time.monotonic()
 
+        self.fresh_note = ""
         if not seed_only:
+            self.fresh_note = self._start_clean(var)
             self.stdout.write("Migrating the database...")
             call_command("migrate", interactive=False, verbosity=0)
 
@@ -354,8 +396,10 @@ class Command(BaseCommand):
         lines += [
             "",
             f"Try: order {w['order_waiting_service']} (waiting for approval), "
-            f"order {w['order_declined']} (compensated), account {w['closure_waiting']} "
-            f"(closure waiting for a second pair of eyes).",
+            f"order {w['order_declined']} (compensated), order {w['order_aborted']} "
+            f"(stopped by an operator), account {w['closure_waiting']} (a closure waiting "
+            "for approval: it takes two different approvers).",
+            self.fresh_note,
             f"Logs: {logs}/{{emulator,celery,web}}.log",
             "Press Ctrl-C to stop everything.",
             "",

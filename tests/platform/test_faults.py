@@ -7,13 +7,16 @@ two seconds, nor take the web process out of the load balancer.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
 from opsconsole.aws import clients
 from opsconsole.registry import reset_registry
@@ -60,6 +63,36 @@ def refusing() -> str:
     return f"http://127.0.0.1:{port}"
 
 
+@pytest.fixture
+def throttling() -> Iterator[str]:
+    """An AWS that answers every call at once with ThrottlingException (as AWS does when the
+    account's token bucket is empty)."""
+
+    class Throttle(BaseHTTPRequestHandler):
+        def _throttle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"})
+            self.send_response(400)
+            self.send_header("Content-Type", "application/x-amz-json-1.0")
+            self.send_header("x-amzn-ErrorType", "ThrottlingException")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        do_GET = do_POST = do_PUT = do_DELETE = _throttle
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Throttle)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
 def _point_aws_at(settings: Any, url: str) -> None:
     settings.AWS_ENDPOINT_URL = url
     # The default is 1.2 s; a little less leaves room for a busy test machine's own
@@ -71,7 +104,7 @@ def _point_aws_at(settings: Any, url: str) -> None:
     reset_registry()
 
 
-@pytest.fixture(params=["black_hole", "refusing"])
+@pytest.fixture(params=["black_hole", "refusing", "throttling"])
 def broken_aws(request: Any, settings: Any) -> Iterator[str]:
     _point_aws_at(settings, request.getfixturevalue(request.param))
     yield request.param
@@ -120,3 +153,49 @@ def test_it_keeps_background_work_on_the_patient_profile(settings):
     assert page.meta.config.read_timeout == settings.AWS_INTERACTIVE_READ_TIMEOUT
     assert background.meta.config.read_timeout == settings.AWS_READ_TIMEOUT
     clients.reset_clients()
+
+
+def _url_names() -> list[str]:
+    from tests.identity.test_permission_matrix import url_names
+
+    return url_names()
+
+
+@pytest.mark.parametrize("name", _url_names())
+def test_it_answers_every_url_within_two_seconds_and_never_5xx_while_aws_fails(
+    name, users, request, settings, black_hole, refusing, throttling
+):
+    # Each URL of the permission matrix, as an admin (who may see and do everything), under
+    # each fault: the status it answers when AWS is healthy (an action may answer with a
+    # documented refusal instead), within the budget, never a server error.
+    from django.core.cache import cache
+
+    from tests.identity.test_permission_matrix import _clients, _expected, entries
+
+    access, _module = entries()[name]
+    for fixture in access.fixtures:
+        request.getfixturevalue(fixture)
+    kwargs = access.kwargs() if callable(access.kwargs) else access.kwargs
+    url = reverse(name, kwargs=kwargs or None) + (f"?{access.query}" if access.query else "")
+    admin = _clients(users)["admin"]
+    admin.get("/healthz")  # warm: the URLconf is loaded before anything is timed
+    normal = _expected(access.statuses["admin"])
+    answers = []
+    for fault, endpoint in (
+        ("black hole", black_hole),
+        ("refusing", refusing),
+        ("throttling", throttling),
+    ):
+        cache.clear()
+        _point_aws_at(settings, endpoint)
+        send = getattr(admin, access.method.lower())
+        response, took = _timed(
+            lambda send=send: send(url, data=access.data or {}, headers=access.headers)
+        )
+        answers.append((fault, response.status_code, round(took, 2)))
+        assert response.status_code < 500, f"{name} under {fault}: {response.status_code}"
+        assert took < BUDGET_SECONDS, f"{name} under {fault} took {took:.1f}s"
+        if access.method == "GET":
+            assert response.status_code in normal, f"{name} under {fault}: {answers}"
+    clients.reset_clients()
+    reset_registry()

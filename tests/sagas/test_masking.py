@@ -112,3 +112,57 @@ def test_it_masks_the_payment_token_in_a_steps_request_parameters_for_non_admins
         assert ("tok_visa" in page) is sees, role
         assert ("tok_visa" in api) is sees, role
         assert "customer" in page
+
+
+def test_it_shows_a_viewer_no_sensitive_value_and_no_token_in_any_document(
+    seeded, viewer_client, users
+):
+    # Two real executions: 8842 waits for approval (its token sits in the approval message),
+    # 8845 ran ChargePayment, whose request carries the payment token under `:token`.
+    from approvals import actions as approval_actions
+    from approvals.models import ApprovalRequest
+    from opsconsole.web.masking import sensitive_values
+    from sagas.timeline import parse_json
+
+    actions.sync_all_kinds(kind="orders")
+    approval_actions.collect_approval_requests()
+    fields = ("data.customer.email", "data.customer.phone", "data.shipping.address")
+    fields += ("data.payment.token", "customerEmail")
+    _, raw = issue_api_token(Actor.system("test"), "ticketing", "viewer")
+    api = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    for key in ("8842", "8845"):
+        saga = Saga.objects.get(kind="orders", business_key=key)
+        data = actions.load_case(saga)
+        secrets = sensitive_values([parse_json(data.timeline.input)], fields)
+        assert {f"customer{key}@example.net"} <= secrets and len(secrets) >= 4
+        documents = {
+            "case page": viewer_client.get(f"/sagas/orders/{saga.pk}/"),
+            "case fragment": viewer_client.get(
+                f"/sagas/orders/{saga.pk}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="case-live"
+            ),
+            "list": viewer_client.get("/sagas/orders/"),
+            "search": viewer_client.get(f"/sagas/search/?q={key}"),
+            "csv": viewer_client.get("/sagas/orders/export.csv"),
+            "api detail": viewer_client.get(f"/api/v1/sagas/{saga.pk}/", **api),
+            "api timeline": viewer_client.get(f"/api/v1/sagas/{saga.pk}/timeline/", **api),
+            "api list": viewer_client.get("/api/v1/sagas/?kind=orders", **api),
+        }
+        requests = ApprovalRequest.objects.filter(business_key=key)
+        assert requests.exists() is (key == "8842")
+        for request in requests:
+            documents["approval page"] = viewer_client.get(f"/approvals/{request.pk}/")
+            documents["approval api"] = viewer_client.get(f"/api/v1/approvals/{request.pk}/", **api)
+            documents["approval panel"] = viewer_client.get(f"/approvals/saga/{saga.pk}/panel/")
+        for what, response in documents.items():
+            assert response.status_code in (200, 302), (key, what, response.status_code)
+            body = (
+                b"".join(response.streaming_content) if response.streaming else response.content
+            ).decode()
+            leaked = sorted(s for s in secrets if s in body)
+            assert not leaked, f"order {key}: {leaked} in the {what}"
+    assert (
+        "ChargePayment"
+        in viewer_client.get(
+            f"/sagas/orders/{Saga.objects.get(business_key='8845').pk}/"
+        ).content.decode()
+    )

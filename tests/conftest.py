@@ -37,6 +37,24 @@ def pytest_configure(config: pytest.Config) -> None:
     moto_main.cache_task_clients()
     moto_main.cache_parsed_definitions()
     moto_main.cache_json_paths()
+    _validate_each_definition_once()
+
+
+def _validate_each_definition_once() -> None:
+    """moto parses a definition to validate it on every CreateStateMachine (about 0.5 s for
+    the order saga), and most tests create the same two state machines: remember the
+    definitions that passed. An invalid one is still parsed, and refused, every time."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend._validate_definition
+    valid: set[str] = set()
+
+    def validate(definition: str) -> None:
+        if definition not in valid:
+            original(definition)
+            valid.add(definition)
+
+    StepFunctionsParserBackend._validate_definition = staticmethod(validate)  # type: ignore[method-assign]
 
 
 @pytest.fixture

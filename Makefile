@@ -18,8 +18,12 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(PY) manage.py demo
 
+# pytest-xdist workers, one file per worker at a time (a file's tests share its fixtures).
+# One more worker than cores: many tests wait on the emulator's timers and retries.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
+
 test: $(STAMP)
-	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not e2e" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 e2e: $(STAMP)
 	$(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS)

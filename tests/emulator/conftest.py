@@ -1,4 +1,5 @@
-"""A seeded demo world shared by the emulator tests of one module (seeding takes seconds)."""
+"""The emulator tests' seeded world (a fresh one for tests that change it) and helpers to
+read it; tests that only read use `seeded_world_readonly` (seeding takes seconds)."""
 
 from __future__ import annotations
 
@@ -7,32 +8,25 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.test import override_settings
-from moto import mock_aws
 
-from opsconsole.aws import clients as aws_clients
 from opsconsole.aws import dynamodb, sqs, stepfunctions
 from opsconsole.aws.stepfunctions import Execution, HistoryEvent
 from opsconsole.emulator import seed, world
-from opsconsole.registry import reset_registry
+from tests import helpers
 from tests.helpers import wait_until
 
 
-@pytest.fixture(scope="module")
-def seeded() -> Iterator[world.World]:
-    """In-process AWS with the demo world built and its well-known sagas seeded."""
-    with override_settings(
-        AWS_ENDPOINT_URL=None, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing"
-    ):
-        aws_clients.reset_clients()
-        reset_registry()
-        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-            built = world.build()
-            # Only the well-known sagas: 9 orders and 5 closures, one of each outcome.
-            seed.seed(orders=9, closures=5, built=built)
-            yield built
-        aws_clients.reset_clients()
-        reset_registry()
+@pytest.fixture
+def seeded(aws: None) -> Iterator[world.World]:
+    """In-process AWS with the demo world built and its well-known sagas seeded: a world of
+    the test's own, for tests that change it (answer an approval...). Tests that only read
+    the seeded world use `seeded_world_readonly` (tests/conftest.py), built once."""
+    built = world.build()
+    # Only the well-known sagas: 9 orders and 5 closures, one of each outcome.
+    seed.seed(orders=9, closures=5, built=built)
+    yield built
+    # No execution thread outlives this world (a stopped one retries nothing more).
+    helpers.stop_running(built)
 
 
 def execution_of(built: world.World, kind: str, key: str) -> Execution:

@@ -25,8 +25,8 @@ from .conftest import (
 W = seed.WELL_KNOWN
 
 
-def test_it_confirms_the_succeeded_order_with_every_step_stamped(seeded):
-    execution = settled(seeded, "orders", W["order_succeeded"])
+def test_it_confirms_the_succeeded_order_with_every_step_stamped(seeded_world_readonly):
+    execution = settled(seeded_world_readonly, "orders", W["order_succeeded"])
     assert execution.status == "SUCCEEDED"
     entered = states_entered(history(execution))
     for step in (
@@ -50,8 +50,10 @@ def test_it_confirms_the_succeeded_order_with_every_step_stamped(seeded):
     assert any(sk.startswith("RESERVATION#") for sk in items)
 
 
-def test_it_compensates_the_declined_card_without_refunding_a_charge_that_never_happened(seeded):
-    execution = settled(seeded, "orders", W["order_declined"])
+def test_it_compensates_the_declined_card_without_refunding_a_charge_that_never_happened(
+    seeded_world_readonly,
+):
+    execution = settled(seeded_world_readonly, "orders", W["order_declined"])
     assert execution.status == "FAILED"
     assert execution.error == "DynamoDB.ConditionalCheckFailedException"
     entered = states_entered(history(execution))
@@ -64,8 +66,8 @@ def test_it_compensates_the_declined_card_without_refunding_a_charge_that_never_
     assert not any(sk.startswith("RESERVATION#") for sk in items)  # released
 
 
-def test_it_compensates_the_stock_short_order_and_never_oversells(seeded):
-    execution = settled(seeded, "orders", W["order_stock_short"])
+def test_it_compensates_the_stock_short_order_and_never_oversells(seeded_world_readonly):
+    execution = settled(seeded_world_readonly, "orders", W["order_stock_short"])
     assert execution.status == "FAILED"
     entered = states_entered(history(execution))
     assert {"ReserveInventory", "ReleaseInventory", "MarkCompensated"} <= set(entered)
@@ -77,8 +79,8 @@ def test_it_compensates_the_stock_short_order_and_never_oversells(seeded):
     assert lamp is not None and lamp["stock"] == world.INVENTORY[world.LOW_STOCK_SKU][2]
 
 
-def test_it_parks_the_order_without_a_courier_slot_in_needs_review(seeded):
-    execution = settled(seeded, "orders", W["order_needs_review"])
+def test_it_parks_the_order_without_a_courier_slot_in_needs_review(seeded_world_readonly):
+    execution = settled(seeded_world_readonly, "orders", W["order_needs_review"])
     assert execution.status == "FAILED"
     assert execution.error == "NeedsReview"
     events_ = history(execution)
@@ -93,8 +95,8 @@ def test_it_parks_the_order_without_a_courier_slot_in_needs_review(seeded):
 
 
 @pytest.mark.parametrize("key", [W["order_waiting_service"], W["order_waiting_initiator_approver"]])
-def test_it_leaves_high_value_orders_waiting_at_the_approval_step(seeded, key):
-    execution = execution_of(seeded, "orders", key)
+def test_it_leaves_high_value_orders_waiting_at_the_approval_step(seeded_world_readonly, key):
+    execution = execution_of(seeded_world_readonly, "orders", key)
     assert execution.status == "RUNNING"
     events_ = wait_until(
         lambda: (h := history(execution)) and h[-1].type == "TaskSubmitted" and h,
@@ -104,9 +106,9 @@ def test_it_leaves_high_value_orders_waiting_at_the_approval_step(seeded, key):
     assert states_entered(events_)[-1] == "AwaitApproval"
 
 
-def test_it_records_who_initiated_each_saga(seeded):
+def test_it_records_who_initiated_each_saga(seeded_world_readonly):
     def initiator(kind, key):
-        return execution_of(seeded, kind, key).input_json()["meta"]["initiator"]
+        return execution_of(seeded_world_readonly, kind, key).input_json()["meta"]["initiator"]
 
     assert initiator("orders", W["order_waiting_service"]) == {
         "type": "service",
@@ -117,23 +119,23 @@ def test_it_records_who_initiated_each_saga(seeded):
         "id": "anna.approver@example.com",
     }
     assert initiator("closures", W["closure_waiting"])["id"] == "oscar.operator@example.com"
-    payload = execution_of(seeded, "orders", W["order_waiting_service"]).input_json()
+    payload = execution_of(seeded_world_readonly, "orders", W["order_waiting_service"]).input_json()
     assert payload["meta"]["correlationId"] == seed.correlation_id_for("orders", "8842")
     assert payload["data"]["amount"] > asl.APPROVAL_THRESHOLD
 
 
-def test_it_compensates_the_rejected_and_the_timed_out_approvals(seeded):
-    rejected = settled(seeded, "orders", W["order_rejected"])
+def test_it_compensates_the_rejected_and_the_timed_out_approvals(seeded_world_readonly):
+    rejected = settled(seeded_world_readonly, "orders", W["order_rejected"])
     assert rejected.status == "FAILED" and rejected.error == "Rejected"
-    timed_out = settled(seeded, "orders", W["order_timed_out"])
+    timed_out = settled(seeded_world_readonly, "orders", W["order_timed_out"])
     assert timed_out.status == "FAILED" and timed_out.error == "ApprovalTimedOut"
     assert any(e.type == "TaskTimedOut" for e in history(timed_out))
     for key in (W["order_rejected"], W["order_timed_out"]):
         assert order_items(key)["META"]["status"] == "CANCELLED_COMPENSATED"
 
 
-def test_it_keeps_the_pre_order_running_until_its_dispatch_date(seeded):
-    execution = execution_of(seeded, "orders", W["order_running"])
+def test_it_keeps_the_pre_order_running_until_its_dispatch_date(seeded_world_readonly):
+    execution = execution_of(seeded_world_readonly, "orders", W["order_running"])
     assert execution.status == "RUNNING"
     last = wait_until(
         lambda: (h := history(execution)) and h[-1].type == "WaitStateEntered" and h[-1],
@@ -142,35 +144,35 @@ def test_it_keeps_the_pre_order_running_until_its_dispatch_date(seeded):
     assert last.details["name"] == "AwaitDispatchDate"
 
 
-def test_it_seeds_closures_done_failed_rejected_and_waiting(seeded):
-    done = settled(seeded, "closures", W["closure_done"])
+def test_it_seeds_closures_done_failed_rejected_and_waiting(seeded_world_readonly):
+    done = settled(seeded_world_readonly, "closures", W["closure_done"])
     assert done.status == "SUCCEEDED"
     profile = account_items(W["closure_done"])["PROFILE"]
     assert profile["status"] == "deleted"
     assert "@" not in profile["email"]  # hashed, not deleted
     assert "RESOURCES" not in account_items(W["closure_done"])
 
-    billing = settled(seeded, "closures", W["closure_failed_billing"])
+    billing = settled(seeded_world_readonly, "closures", W["closure_failed_billing"])
     assert billing.status == "FAILED" and billing.error == "AccountClosureFailed"
     events_ = history(billing)
     assert sum(1 for e in events_ if e.type == "TaskFailed") == 4  # 1 try + 3 retries
     assert states_entered(events_)[-2:] == ["PublishCriticalAlert", "ClosureFailed"]
 
-    legal = settled(seeded, "closures", W["closure_failed_legal_hold"])
+    legal = settled(seeded_world_readonly, "closures", W["closure_failed_legal_hold"])
     assert legal.error == "AccountClosureFailed"
     assert "HandleBilling" not in states_entered(history(legal))
 
-    rejected = settled(seeded, "closures", W["closure_rejected"])
+    rejected = settled(seeded_world_readonly, "closures", W["closure_rejected"])
     assert rejected.error == "ClosureRejected"
     assert account_items(W["closure_rejected"])["PROFILE"]["status"] == "active"
 
-    waiting = execution_of(seeded, "closures", W["closure_waiting"])
+    waiting = execution_of(seeded_world_readonly, "closures", W["closure_waiting"])
     assert waiting.status == "RUNNING"
     assert account_items(W["closure_waiting"])["PROFILE"]["closure_request_id"] == waiting.arn
 
 
-def test_it_fills_the_dead_letter_queues_with_awkward_messages(seeded):
-    payments = all_messages(seeded.queue_urls["payments-dlq"])
+def test_it_fills_the_dead_letter_queues_with_awkward_messages(seeded_world_readonly):
+    payments = all_messages(seeded_world_readonly.queue_urls["payments-dlq"])
     not_json = []
     for m in payments:
         try:
@@ -178,21 +180,21 @@ def test_it_fills_the_dead_letter_queues_with_awkward_messages(seeded):
         except ValueError:
             not_json.append(m)
     assert len(not_json) == 1
-    shipments = all_messages(seeded.queue_urls["shipments-dlq"])
+    shipments = all_messages(seeded_world_readonly.queue_urls["shipments-dlq"])
     assert max(len(m.body) for m in shipments) > 150_000
-    rule_dlq = all_messages(seeded.queue_urls[world.RULE_DLQ])
+    rule_dlq = all_messages(seeded_world_readonly.queue_urls[world.RULE_DLQ])
     assert rule_dlq
     for m in rule_dlq:
         assert {"ERROR_CODE", "ERROR_MESSAGE", "RULE_ARN", "TARGET_ARN"} <= set(
             m.message_attributes
         )
-        assert m.message_attributes["RULE_ARN"] == seeded.rule_arn
+        assert m.message_attributes["RULE_ARN"] == seeded_world_readonly.rule_arn
     for m in payments + shipments + rule_dlq:
         assert m.message_attributes.get("correlationId")
     assert sqs.queue_stats("closure-emails-dlq").visible > 0
 
 
-def test_it_archives_the_events_put_on_the_orders_bus(seeded):
+def test_it_archives_the_events_put_on_the_orders_bus(seeded_world_readonly):
     archive = events.describe_archive(world.ORDERS_ARCHIVE)
     assert archive is not None and archive.event_count > 0
 

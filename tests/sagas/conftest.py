@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -10,25 +9,14 @@ from typing import Any
 import pytest
 
 from opsconsole.aws import clients, stepfunctions
-from opsconsole.aws.errors import AwsError
 from opsconsole.registry import get_registry
+from tests import helpers
 from tests.helpers import wait_until
 
-# Sagas the seed leaves waiting on purpose (approval, or a dispatch date hours away).
-STAYS_RUNNING = {"8842", "8844", "8850", "77"}
-
-
-def settle(w: Any, stays_running: set[str] = STAYS_RUNNING, timeout: float = 40.0) -> None:
-    """Wait until every execution that is meant to finish has finished."""
-
-    def settled() -> bool:
-        for arn in (w.order_state_machine_arn, w.closure_state_machine_arn):
-            for e in stepfunctions.iter_executions(arn):
-                if e.status == "RUNNING" and e.name.split("-")[1] not in stays_running:
-                    return False
-        return True
-
-    wait_until(settled, timeout=timeout, interval=0.2, what="seeded sagas to settle")
+# Re-exported for the tests that import them from here.
+STAYS_RUNNING = helpers.STAYS_RUNNING
+settle = helpers.settle
+stop_running = helpers.stop_running
 
 
 @pytest.fixture(autouse=True)
@@ -41,18 +29,10 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
 
 
-def stop_running(w: Any) -> None:
-    """Stop what is still running, so no worker thread outlives the test's emulator (moto
-    otherwise trips over the leftover executions in the next test)."""
-    for arn in (w.order_state_machine_arn, w.closure_state_machine_arn):
-        for e in stepfunctions.iter_executions(arn, status="RUNNING"):
-            with contextlib.suppress(AwsError):
-                stepfunctions.stop_execution(e.arn, "TestOver", "the test ended")
-
-
 @pytest.fixture
 def seeded(aws: None, db: None) -> Iterator[Any]:
-    """The demo world with its well-known sagas (9 orders, 5 closures), settled."""
+    """The demo world with its well-known sagas (9 orders, 5 closures), settled: a world of
+    the test's own, for tests that change it (readers use `seeded_world_readonly`)."""
     from opsconsole.emulator import seed, world
 
     w = world.build()
@@ -72,10 +52,8 @@ def seeded(aws: None, db: None) -> Iterator[Any]:
     stop_running(w)
 
 
-@pytest.fixture
-def finished_world(aws: None, db: None) -> Any:
-    """The demo world with six orders that finish on their own: four confirmed, two
-    compensated (declined cards)."""
+def _start_finished_orders() -> Any:
+    """Six orders that finish on their own: four confirmed, two compensated (declined)."""
     from opsconsole.emulator import seed, world
 
     w = world.build()
@@ -90,9 +68,31 @@ def finished_world(aws: None, db: None) -> Any:
     return w
 
 
+@pytest.fixture(scope="session")
+def _finished_world_shared() -> Iterator[helpers.SharedWorld]:
+    shared = helpers.build_shared("finished_world_readonly", _start_finished_orders)
+    yield shared
+    helpers.discard_shared(shared)
+
+
 @pytest.fixture
-def aws_calls(aws: None) -> Iterator[Counter[str]]:
-    """Counts every AWS operation the console's clients make (by operation name)."""
+def finished_world_readonly(_finished_world_shared: helpers.SharedWorld, db: None) -> Iterator[Any]:
+    """READ-ONLY: the demo world with six orders that finished on their own (four confirmed,
+    two compensated: declined cards), built once per process and shared by the tests that
+    request it. Tests may read AWS (and write the read model, which is rolled back) but
+    must change nothing in the world: the fixture fails a test that did (see
+    `seeded_world_readonly`). A test that changes it builds its own world on `aws`."""
+    with helpers.lend(_finished_world_shared) as built:
+        yield built
+
+
+@pytest.fixture
+def aws_calls() -> Iterator[Counter[str]]:
+    """Counts every AWS operation the console's clients make (by operation name).
+
+    Request it after the world the test uses (`aws`, `seeded`, a *_readonly world)."""
+    if not helpers._moto_is_active():
+        raise RuntimeError("aws_calls counts calls to a world: request a world fixture first")
     counts: Counter[str] = Counter()
     registry = get_registry()
     envs = {registry.env_for(k) for k in registry.kinds.values()}

@@ -18,7 +18,9 @@ from .factories import HISTORIES
 pytestmark = pytest.mark.django_db
 
 
-def test_it_reads_a_finished_history_once_and_never_again(finished_world, aws_calls, viewer_client):
+def test_it_reads_a_finished_history_once_and_never_again(
+    finished_world_readonly, aws_calls, viewer_client
+):
     actions.sync_all_kinds()
     saga = Saga.objects.filter(status=SagaStatus.COMPENSATED).first()
     assert saga is not None, "the finished world has a declined (compensated) order"

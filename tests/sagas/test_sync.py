@@ -23,7 +23,7 @@ def by_key(kind: str) -> dict[str, Saga]:
     return {s.business_key: s for s in Saga.objects.filter(kind=kind)}
 
 
-def test_it_reads_every_seeded_saga_as_a_person_would_describe_it(seeded):
+def test_it_reads_every_seeded_saga_as_a_person_would_describe_it(seeded_world_readonly):
     from opsconsole.emulator import seed
 
     results = actions.sync_all_kinds()
@@ -72,7 +72,9 @@ def test_it_reads_every_seeded_saga_as_a_person_would_describe_it(seeded):
     assert state.watermark is not None
 
 
-def test_it_costs_one_list_call_per_state_machine_when_nothing_is_new(finished_world, aws_calls):
+def test_it_costs_one_list_call_per_state_machine_when_nothing_is_new(
+    finished_world_readonly, aws_calls
+):
     first = actions.sync_all_kinds()
     assert sum(r.new for r in first) == 6
     aws_calls.clear()
@@ -111,7 +113,7 @@ def test_it_sees_an_approval_given_between_two_syncs(seeded):
     assert not order.callback_pending and order.step_deadline is None
 
 
-def test_it_converges_on_the_same_rows_when_run_twice(finished_world):
+def test_it_converges_on_the_same_rows_when_run_twice(finished_world_readonly):
     actions.sync_all_kinds()
     before = list(Saga.objects.order_by("execution_arn").values_list("execution_arn", "status"))
     actions.sync_all_kinds(full=True)
@@ -121,7 +123,7 @@ def test_it_converges_on_the_same_rows_when_run_twice(finished_world):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_is_safe_to_run_two_syncs_at_once(finished_world):
+def test_it_is_safe_to_run_two_syncs_at_once(finished_world_readonly):
     errors: list[Any] = []
 
     def run() -> None:
@@ -146,7 +148,9 @@ def test_it_is_safe_to_run_two_syncs_at_once(finished_world):
     assert Saga.objects.values("execution_arn").distinct().count() == 6
 
 
-def test_it_keeps_the_read_model_and_says_why_when_aws_is_unreachable(finished_world, monkeypatch):
+def test_it_keeps_the_read_model_and_says_why_when_aws_is_unreachable(
+    finished_world_readonly, monkeypatch
+):
     actions.sync_all_kinds()
     rows = Saga.objects.count()
 
@@ -164,7 +168,9 @@ def test_it_keeps_the_read_model_and_says_why_when_aws_is_unreachable(finished_w
     assert state.as_banner()["failing"]
 
 
-def test_it_syncs_from_the_command_line_and_refuses_an_unknown_kind(finished_world, capsys):
+def test_it_syncs_from_the_command_line_and_refuses_an_unknown_kind(
+    finished_world_readonly, capsys
+):
     call_command("sync_sagas", kind="orders")
     out = capsys.readouterr().out
     assert "orders: 6 new" in out
@@ -173,7 +179,7 @@ def test_it_syncs_from_the_command_line_and_refuses_an_unknown_kind(finished_wor
         call_command("sync_sagas", kind="parcels")
 
 
-def test_it_runs_as_the_beat_task(finished_world):
+def test_it_runs_as_the_beat_task(finished_world_readonly):
     from sagas.tasks import sync_all_kinds
 
     sync_all_kinds.delay()
@@ -181,7 +187,7 @@ def test_it_runs_as_the_beat_task(finished_world):
     assert SyncState.objects.filter(last_success_at__isnull=False).count() == 2
 
 
-def test_it_reads_business_statuses_fifty_keys_a_call(finished_world, aws_calls):
+def test_it_reads_business_statuses_fifty_keys_a_call(finished_world_readonly, aws_calls):
     from opsconsole.registry import get_registry
 
     actions.sync_all_kinds()
@@ -197,7 +203,7 @@ def test_it_reads_business_statuses_fifty_keys_a_call(finished_world, aws_calls)
 
 
 def test_it_lists_everything_first_and_backfills_where_failures_happened(
-    finished_world, monkeypatch, aws_calls
+    finished_world_readonly, monkeypatch, aws_calls
 ):
     monkeypatch.setattr(sync, "TERMINAL_TAIL_BUDGET", 1)
     actions.sync_all_kinds()

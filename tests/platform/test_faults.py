@@ -137,8 +137,9 @@ def test_it_shows_a_case_page_that_was_never_cached_within_two_seconds(viewer_cl
     assert first.status_code == 200
     assert took < BUDGET_SECONDS, f"case page took {took:.1f}s with AWS {broken_aws}"
     assert "8842" in first.content.decode()
-    # The circuit is open now: the next page does not call at all until it probes again.
-    assert "stepfunctions in demo" in clients.open_circuits()
+    # Unreachable: the circuit is open now, and the next page does not call at all until it
+    # probes again. Throttled: AWS answered, so the circuit stays closed.
+    assert ("stepfunctions in demo" in clients.open_circuits()) is (broken_aws != "throttling")
     second, again = _timed(lambda: viewer_client.get(f"/sagas/orders/{saga.pk}/"))
     assert second.status_code == 200 and again < BUDGET_SECONDS
 

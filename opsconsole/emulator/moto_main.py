@@ -10,8 +10,9 @@ thousand. With the changes below: a flat ~0.04 s of server CPU per order executi
 
 Each change keeps moto's behaviour (the calls, their errors, retries and timeouts, the
 histories and queue contents are moto's own) and only removes repeated work; each is a
-small function below with its reason. They apply to this process only: the test suite's
-in-process moto is untouched.
+small function below with its reason. The emulator process applies them all; the test
+suite's in-process moto applies the caches among them too (tests/conftest.py), so tests
+run on the same behaviour, only faster.
 
 Run as `python -m opsconsole.emulator.moto_main -H 127.0.0.1 -p PORT` (what server.py does).
 """

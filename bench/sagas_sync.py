@@ -142,7 +142,7 @@ def main() -> int:
 
         registry = get_registry()
         env = registry.env_for(registry.kinds["orders"])
-        hooked = [clients.client(s, env) for s in ("stepfunctions", "dynamodb")]
+        hooked = [c for s in ("stepfunctions", "dynamodb") for c in clients.both_profiles(s, env)]
         for c in hooked:
             c.meta.events.register("before-call", count)
 

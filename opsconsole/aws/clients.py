@@ -268,6 +268,15 @@ def client(service: str, env: AwsEnvironment | None = None) -> Any:
     return found
 
 
+def both_profiles(service: str, env: AwsEnvironment | None = None) -> tuple[Any, Any]:
+    """The background and the interactive client of `service` in `env`, for instrumentation
+    that must see every call (benchmarks and tests that count them)."""
+    background = client(service, env)
+    with interactive():
+        page = client(service, env)
+    return background, page
+
+
 def reset_clients() -> None:
     """Forget every cached client (after settings change, or expired assumed credentials)."""
     with _lock:

@@ -104,9 +104,10 @@ def aws_calls() -> Iterator[Counter[str]]:
     hooked = []
     for env in envs:
         for service in ("stepfunctions", "dynamodb"):
-            c = clients.client(service, env)
-            c.meta.events.register("before-call", count)
-            hooked.append(c)
+            # Pages call through the interactive client, background work through the other.
+            for c in clients.both_profiles(service, env):
+                c.meta.events.register("before-call", count)
+                hooked.append(c)
     yield counts
     for c in hooked:
         c.meta.events.unregister("before-call", count)

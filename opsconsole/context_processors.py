@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from opsconsole.aws import clients
 from opsconsole.identity.roles import has_role, user_role
 from opsconsole.plugins import nav_for
 from opsconsole.registry import get_registry
@@ -24,4 +25,6 @@ def console(request: HttpRequest) -> dict[str, Any]:
         "nav": nav_for(request.path, lambda role: has_role(request, role)),
         "console_role": user_role(request),
         "environment_label": _environment_label(),
+        # Named on every page while pages stop calling it (its circuit is open).
+        "aws_unreachable": clients.open_circuits(),
     }

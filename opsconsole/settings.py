@@ -457,7 +457,10 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "opsconsole.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "opsconsole.middleware.RequestIdLogFilter"},
+        "redact": {"()": "opsconsole.web.masking.RedactingLogFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
@@ -467,7 +470,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("OPSCONSOLE_LOG_LEVEL", "INFO")},

@@ -21,16 +21,15 @@ for reading the registry's token keys and the viewer's role in `masker`.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
-from opsconsole.identity.roles import ADMIN, user_role
 from opsconsole.registry import get_registry
 
 MASK = "••••••"
 REDACTED_TOKEN = "[task token hidden]"  # noqa: S105 - a label, not a secret
-ROLES_SEEING_SENSITIVE = frozenset({ADMIN})
 _TOKEN_KEY = re.compile(r"task_?token$", re.IGNORECASE)
 # JSON inside strings is parsed only up to this size (payloads are capped at 256 KB).
 _MAX_EMBEDDED_JSON = 262_144
@@ -41,8 +40,12 @@ Masker = Callable[[Any], Any]
 
 
 def can_see_sensitive(role: str | None) -> bool:
-    """Whether `role` sees sensitive fields unmasked (task tokens stay hidden regardless)."""
-    return role in ROLES_SEEING_SENSITIVE
+    """Whether `role` sees sensitive fields unmasked (task tokens stay hidden regardless):
+    admins only."""
+    # Imported here: logging loads this module's filter before the apps are ready.
+    from opsconsole.identity.roles import ADMIN
+
+    return role == ADMIN
 
 
 def _compile(fields: Iterable[str]) -> list[tuple[str, ...]]:
@@ -177,6 +180,28 @@ def scrub_tokens_in_text(text: str, *, token_keys: Collection[str] = ()) -> str:
     return text if scrubbed == parsed else json.dumps(scrubbed, separators=(",", ":"))
 
 
+# A token written into free text: `"taskToken": "AAAA..."`, `taskToken=AAAA...`.
+_TOKEN_IN_TEXT = re.compile(r"""(?i)(["']?task_?token["']?\s*[:=]\s*["']?)([^\s"',}]{16,})""")
+
+
+def redact_tokens_in_free_text(text: str) -> str:
+    """`text` with any task token that follows its key redacted (log lines, error causes)."""
+    return _TOKEN_IN_TEXT.sub(lambda m: m.group(1) + REDACTED_TOKEN, text)
+
+
+class RedactingLogFilter(logging.Filter):
+    """Log lines pass through masking too: a task token in a message (a payload logged by
+    mistake, an AWS error that quotes its request) is redacted before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token" in message.lower():
+            cleaned = redact_tokens_in_free_text(scrub_tokens_in_text(message))
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
+        return True
+
+
 def registry_token_keys() -> tuple[str, ...]:
     """The keys the registry's approval queues carry task tokens under (`$.callback.token`
     -> "token"), so a token is hidden whatever a state machine calls it."""
@@ -195,6 +220,8 @@ def masker(
     them: task tokens always hidden; for everyone but admins, sensitive fields masked and
     the sensitive values of `seeds` (the saga's input) masked wherever they reappear."""
     if request is not None:
+        from opsconsole.identity.roles import user_role
+
         role = user_role(request)
     token_keys = registry_token_keys()
     if can_see_sensitive(role):

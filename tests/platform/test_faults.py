@@ -200,3 +200,18 @@ def test_it_answers_every_url_within_two_seconds_and_never_5xx_while_aws_fails(
             assert response.status_code in normal, f"{name} under {fault}: {answers}"
     clients.reset_clients()
     reset_registry()
+
+
+def test_it_names_what_is_unreachable_on_every_page_while_the_circuit_is_open(
+    viewer_client, settings, refusing
+):
+    from tests.sagas.factories import make_saga
+
+    _point_aws_at(settings, refusing)
+    saga = make_saga("orders", "8842", "running")
+    assert "AWS is not answering" not in viewer_client.get("/").content.decode()
+    viewer_client.get(f"/sagas/orders/{saga.pk}/")  # finds AWS refusing: the circuit opens
+    home = viewer_client.get("/").content.decode()
+    assert "AWS is not answering" in home and "stepfunctions in demo" in home
+    clients.reset_clients()
+    reset_registry()

@@ -134,3 +134,22 @@ def test_it_collects_the_values_behind_sensitive_paths_also_inside_json_strings(
     found = sensitive_values([{"input": json.dumps(ORDER)}], ORDER_FIELDS)
     assert {"jo@example.com", "+44 1234", "1 High St", "Leeds", "tok_123"} <= found
     assert "8842" not in found and "120" not in found
+
+
+def test_it_redacts_a_task_token_that_reaches_a_log_line(caplog):
+    import logging
+
+    from opsconsole.web.masking import RedactingLogFilter
+
+    logger = logging.getLogger("opsconsole.test.redaction")
+    logger.addFilter(RedactingLogFilter())
+    try:
+        with caplog.at_level(logging.INFO, logger="opsconsole.test.redaction"):
+            logger.info("callback body %s", json.dumps({"taskToken": "AAAAKgAAAAIAAAAAAAAAAf0r"}))
+            logger.info("SendTaskSuccess failed: taskToken=AAAAKgAAAAIAAAAAAAAAAf0r expired")
+            logger.info("order 8842 resumed")
+    finally:
+        logger.filters.clear()
+    text = caplog.text
+    assert "AAAAKgAAAAIAAAAAAAAAAf0r" not in text
+    assert text.count(REDACTED_TOKEN) == 2 and "order 8842 resumed" in text

@@ -330,6 +330,23 @@ def stop_execution(arn: str, error: str, cause: str, env: AwsEnvironment | None 
     client("stepfunctions", env).stop_execution(executionArn=arn, error=error, cause=cause)
 
 
+@aws_call("DescribeStateMachine")
+def state_machine_definition(arn: str, env: AwsEnvironment | None = None) -> dict[str, Any]:
+    """The state machine's current definition (ASL) as a document."""
+    found = client("stepfunctions", env).describe_state_machine(stateMachineArn=arn)
+    return dict(json.loads(found["definition"]))
+
+
+@aws_call("UpdateStateMachine")
+def update_definition(
+    arn: str, definition: dict[str, Any], env: AwsEnvironment | None = None
+) -> None:
+    """Replace the state machine's definition; running executions keep the one they began with."""
+    client("stepfunctions", env).update_state_machine(
+        stateMachineArn=arn, definition=json.dumps(definition)
+    )
+
+
 @aws_call("CreateStateMachine")
 def ensure_state_machine(
     name: str, definition: dict[str, Any], role_arn: str, env: AwsEnvironment | None = None

@@ -17,6 +17,8 @@ trying the demo can find them:
     order 8849  high value, approval timed out (3 s timeout) -> compensated (States.Timeout)
     order 8850  running: a pre-order waiting for its dispatch date (AwaitDispatchDate)
     order 8851  aborted: a pre-order an operator stopped (Step Functions status ABORTED)
+    order 8852  timed out as a whole: a pre-order started while a deploy had cut the state
+                machine's TimeoutSeconds to 3 s (Step Functions status TIMED_OUT)
     account 77  closure waiting for approval, initiated by oscar.operator@example.com
     account 78  closure done (approved, account deleted)
     account 79  closure failed: the payment provider is broken (AccountClosureFailed)
@@ -61,6 +63,7 @@ WELL_KNOWN: dict[str, str] = {
     "order_timed_out": "8849",
     "order_running": "8850",
     "order_aborted": "8851",
+    "order_execution_timed_out": "8852",
     "closure_waiting": "77",
     "closure_done": "78",
     "closure_failed_billing": "79",
@@ -267,6 +270,9 @@ def _well_known_orders() -> list[Planned]:
         _order(w["order_timed_out"], "timed_out", 8849),
         _order(w["order_running"], "running", 8850),
         dataclasses.replace(_order(w["order_aborted"], "running", 8851), outcome="aborted"),
+        dataclasses.replace(
+            _order(w["order_execution_timed_out"], "running", 8852), outcome="execution_timeout"
+        ),
     ]
 
 
@@ -508,6 +514,11 @@ def seed(
             queue = "order-approvals" if p.kind == "orders" else "closure-approvals"
             wanted[queue][p.key] = p.answer or "approve"
         answer_approvals(w, wanted)
+    # Started alone, under a definition whose execution timeout is seconds long: nothing
+    # else may start while that definition is in place.
+    short_lived = [p for p in planned if p.outcome == "execution_timeout"]
+    rest = [p for p in rest if p.outcome != "execution_timeout"]
+    failed += _start_with_execution_timeout(w, short_lived, epoch)
     say(f"starting {len(rest)} more executions")
     arns, more_failed = _start_all(w, rest, epoch)
     failed += more_failed
@@ -530,6 +541,25 @@ def seed(
         outcomes=outcomes,
         failed_starts=failed,
     )
+
+
+EXECUTION_TIMEOUT_SECONDS = 3
+
+
+def _start_with_execution_timeout(w: World, planned: list[Planned], epoch: int) -> int:
+    """Start `planned` under the order state machine with a top-level TimeoutSeconds of a few
+    seconds, then put the definition back: Step Functions runs an execution on the
+    definition it started with, so these end TIMED_OUT and nothing else is touched."""
+    if not planned:
+        return 0
+    arn = w.order_state_machine_arn
+    original = stepfunctions.state_machine_definition(arn)
+    stepfunctions.update_definition(arn, {**original, "TimeoutSeconds": EXECUTION_TIMEOUT_SECONDS})
+    try:
+        _arns, failed = _start_all(w, planned, epoch, workers=1)
+    finally:
+        stepfunctions.update_definition(arn, original)
+    return failed
 
 
 def _abort(arns: list[str]) -> None:

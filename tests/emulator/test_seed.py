@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
 
 from opsconsole.aws import events, sqs, stepfunctions
-from opsconsole.aws.errors import TaskTokenExpired, TaskTokenInvalid
+from opsconsole.aws.errors import AwsError, TaskTokenExpired, TaskTokenInvalid
 from opsconsole.emulator import asl, seed, world
 from tests.helpers import wait_until
 
@@ -142,6 +143,26 @@ def test_it_keeps_the_pre_order_running_until_its_dispatch_date(seeded_world_rea
         what="the pre-order to wait",
     )
     assert last.details["name"] == "AwaitDispatchDate"
+
+
+def test_it_seeds_an_aborted_and_a_timed_out_execution_and_restores_the_definition(aws, db):
+    built = world.build()
+    before = stepfunctions.state_machine_definition(built.order_state_machine_arn)
+    # The first eleven well-known orders include 8851 (stopped) and 8852 (timed out).
+    seed.seed(orders=11, closures=0, built=built, dead_letters=False)
+    assert settled(built, "orders", W["order_aborted"]).status == "ABORTED"
+    assert settled(built, "orders", W["order_execution_timed_out"]).status == "TIMED_OUT"
+    # Nothing else runs on the shortened definition: the pre-order still waits its date.
+    assert execution_of(built, "orders", W["order_running"]).status == "RUNNING"
+    assert stepfunctions.state_machine_definition(built.order_state_machine_arn) == before
+    for key in (
+        W["order_running"],
+        W["order_waiting_service"],
+        W["order_waiting_initiator_approver"],
+    ):
+        # No worker thread may outlive this test's emulator.
+        with contextlib.suppress(AwsError):
+            stepfunctions.stop_execution(execution_of(built, "orders", key).arn, "TestOver", "-")
 
 
 def test_it_seeds_closures_done_failed_rejected_and_waiting(seeded_world_readonly):

@@ -397,7 +397,8 @@ class Command(BaseCommand):
             "",
             f"Try: order {w['order_waiting_service']} (waiting for approval), "
             f"order {w['order_declined']} (compensated), order {w['order_aborted']} "
-            f"(stopped by an operator), account {w['closure_waiting']} (a closure waiting "
+            f"(stopped by an operator), order {w['order_execution_timed_out']} (timed out as a "
+            f"whole), account {w['closure_waiting']} (a closure waiting "
             "for approval: it takes two different approvers).",
             self.fresh_note,
             f"Logs: {logs}/{{emulator,celery,web}}.log",

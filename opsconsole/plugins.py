@@ -15,10 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
+from django.apps import AppConfig
 from django.http import HttpRequest
 from django.urls import reverse
+
+from opsconsole.schedule import PeriodicJob, register_periodic
+
+if TYPE_CHECKING:
+    from opsconsole.registry import Section
 
 # What a nav entry contributes: (label, url) pairs, computed per request because some
 # entries depend on the configuration file (one list page per saga kind).
@@ -68,7 +75,7 @@ _panels: dict[str, Panel] = {}
 _counters: dict[str, Counter] = {}
 
 
-def register_nav(
+def nav(
     name: str,
     *,
     order: int,
@@ -76,8 +83,8 @@ def register_nav(
     url_name: str | None = None,
     links: NavLinks | None = None,
     role: str | None = None,
-) -> None:
-    """Add a navigation entry: one link (label + url name), or a callable giving several."""
+) -> NavEntry:
+    """A navigation entry: one link (label + url name), or a callable giving several."""
     if links is None:
         if label is None or url_name is None:
             raise ValueError(f"nav entry {name!r} needs label and url_name, or links")
@@ -86,7 +93,11 @@ def register_nav(
         def links() -> Iterable[tuple[str, str]]:
             return [(fixed_label, reverse(fixed_name))]
 
-    _nav[name] = NavEntry(name=name, order=order, links=links, role=role)
+    return NavEntry(name=name, order=order, links=links, role=role)
+
+
+def register_nav(entry: NavEntry) -> None:
+    _nav[entry.name] = entry
 
 
 def register_panel(panel: Panel) -> None:
@@ -95,6 +106,36 @@ def register_panel(panel: Panel) -> None:
 
 def register_counter(counter: Counter) -> None:
     _counters[counter.name] = counter
+
+
+Plug = NavEntry | Panel | Counter | PeriodicJob
+
+
+def install(*plugs: Plug) -> None:
+    """Register what an app plugs in, each entry in the registry of its kind."""
+    for plug in plugs:
+        if isinstance(plug, NavEntry):
+            register_nav(plug)
+        elif isinstance(plug, Panel):
+            register_panel(plug)
+        elif isinstance(plug, Counter):
+            register_counter(plug)
+        else:
+            register_periodic(
+                plug.name,
+                plug.task,
+                plug.seconds,
+                expires_after_intervals=plug.expires_after_intervals,
+            )
+
+
+class FeatureConfig(AppConfig):
+    """A feature's app: it parses the sections its `config` module lists in `SECTIONS`."""
+
+    def registry_sections(self) -> list[Section]:
+        """The configuration file's sections this app parses (see opsconsole.registry)."""
+        sections: list[Section] = import_module(f"{self.name}.config").SECTIONS
+        return sections
 
 
 def unregister(name: str) -> None:

@@ -10,4 +10,6 @@ class AuditConfig(AppConfig):
         from opsconsole import plugins
 
         # The role by value: only the audit pages' own role checks may reach into identity.
-        plugins.register_nav("audit", order=50, label="Audit", url_name="audit:index", role="admin")
+        plugins.install(
+            plugins.nav("audit", order=50, label="Audit", url_name="audit:index", role="admin")
+        )

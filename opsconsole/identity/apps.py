@@ -12,6 +12,8 @@ class IdentityConfig(AppConfig):
         from . import checks  # noqa: F401 - registers the deployment checks
         from .roles import ADMIN
 
-        plugins.register_nav(
-            "identity", order=60, label="API tokens", url_name="identity:tokens", role=ADMIN
+        plugins.install(
+            plugins.nav(
+                "identity", order=60, label="API tokens", url_name="identity:tokens", role=ADMIN
+            )
         )

@@ -7,32 +7,28 @@ from opsconsole.schedule import PeriodicJob
 from opsconsole.web.problems import register_errors
 
 
-class ApprovalsConfig(plugins.FeatureConfig):
+class ApprovalsConfig(plugins.PluginConfig):
     name = "approvals"
-    verbose_name = "Approvals"
+    nav = plugins.Nav(order=20, label="Approvals", url_name="approvals:inbox", role="viewer")
+    plugs = (
+        plugins.Panel(
+            name="approvals",
+            title="Approvals",
+            url_name="approvals:saga_panel",
+            link_text="Show the approval requests of this saga",
+            role="viewer",
+            order=10,
+        ),
+        PeriodicJob(
+            "collect-approvals",
+            "approvals.tasks.collect_approval_requests",
+            lambda settings: settings.APPROVALS_POLL_SECONDS,
+        ),
+        PeriodicJob("sweep-approvals", "approvals.tasks.sweep_approval_requests", 30.0),
+    )
 
     def ready(self) -> None:
-        from opsconsole.identity.roles import VIEWER
-
-        plugins.install(
-            plugins.nav(
-                "approvals", order=20, label="Approvals", url_name="approvals:inbox", role=VIEWER
-            ),
-            plugins.Panel(
-                name="approvals",
-                title="Approvals",
-                url_name="approvals:saga_panel",
-                link_text="Show the approval requests of this saga",
-                role=VIEWER,
-                order=10,
-            ),
-            PeriodicJob(
-                "collect-approvals",
-                "approvals.tasks.collect_approval_requests",
-                lambda settings: settings.APPROVALS_POLL_SECONDS,
-            ),
-            PeriodicJob("sweep-approvals", "approvals.tasks.sweep_approval_requests", 30.0),
-        )
+        super().ready()
         # Imported here: the error specs name the actions' errors, which need the models.
         from .errors import ERROR_SPECS
 

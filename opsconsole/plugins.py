@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from django.apps import AppConfig
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.module_loading import module_has_submodule
 
 from opsconsole.schedule import PeriodicJob, register_periodic
 
@@ -129,13 +130,48 @@ def install(*plugs: Plug) -> None:
             )
 
 
-class FeatureConfig(AppConfig):
-    """A feature's app: it parses the sections its `config` module lists in `SECTIONS`."""
+@dataclass(frozen=True)
+class Nav:
+    """An app's navigation entry as its `PluginConfig` declares it: see `nav()`."""
+
+    order: int
+    label: str | None = None
+    url_name: str | None = None
+    links: NavLinks | None = None
+    role: str | None = None
+
+
+class PluginConfig(AppConfig):
+    """An app that plugs in by declaration: its nav entry (named after the app), its other
+    plugs, and the configuration sections its `config` module lists in `SECTIONS`.
+
+    Roles are given by value: `opsconsole.identity.roles` needs the models, which are not
+    loaded yet when the app configs are."""
+
+    nav: Nav | None = None
+    plugs: tuple[Plug, ...] = ()
 
     def registry_sections(self) -> list[Section]:
         """The configuration file's sections this app parses (see opsconsole.registry)."""
+        if not module_has_submodule(self.module, "config"):
+            return []
         sections: list[Section] = import_module(f"{self.name}.config").SECTIONS
         return sections
+
+    def ready(self) -> None:
+        if self.nav is not None:
+            n = self.nav
+            install(
+                nav(
+                    self.label,
+                    order=n.order,
+                    label=n.label,
+                    url_name=n.url_name,
+                    links=n.links,
+                    role=n.role,
+                )
+            )
+        install(*self.plugs)
 
 
 def unregister(name: str) -> None:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from django.conf import settings
@@ -112,7 +112,8 @@ class Registry:
         """A section's parsed value; KeyError when no installed app declares it."""
         return self.sections[key]
 
-    # Shortcuts for the sections most modules read, so readers did not change. SagaKind and
+    # Shortcuts for the sections most modules read (the others are read, typed, through
+    # their feature's config module: `recovery.config.dlqs(registry)`). SagaKind and
     # ApprovalQueue still live in this module because files edited in parallel import them
     # from here (sagas/views.py, approvals/actions.py); they belong in sagas/config.py and
     # approvals/config.py next to their parsers, like DeadLetterQueue and AlertRule.
@@ -124,29 +125,11 @@ class Registry:
     def approval_queues(self) -> tuple[ApprovalQueue, ...]:
         return self.sections.get("approval_queues", ())
 
-    @property
-    def dlqs(self) -> tuple[Any, ...]:
-        return self.sections.get("dlqs", ())
-
-    @property
-    def archives(self) -> tuple[Any, ...]:
-        return self.sections.get("archives", ())
-
-    @property
-    def alert_rules(self) -> tuple[Any, ...]:
-        return self.sections.get("alert_rules", ())
-
     def kind(self, key: str) -> SagaKind | None:
         return self.kinds.get(key)
 
     def env_for(self, kind: SagaKind) -> AwsEnvironment:
         return self.environments[kind.environment]
-
-    def dlq(self, name: str) -> Any:
-        return next((d for d in self.dlqs if d.name == name), None)
-
-    def archive(self, name: str) -> Any:
-        return next((a for a in self.archives if a.name == name), None)
 
     def approval_queue(self, name: str) -> ApprovalQueue | None:
         return next((q for q in self.approval_queues if q.name == name), None)
@@ -315,6 +298,24 @@ def unique(name: str, seen: dict[str, int], section: Fields, field_name: str = "
             f"{name!r} is already used at line {seen[name]}",
         )
     seen[name] = section.line_of(field_name)
+
+
+_Entry = TypeVar("_Entry")
+
+
+def named_entries(
+    entries: list[Fields], build: Callable[[Fields, str], _Entry]
+) -> tuple[_Entry, ...]:
+    """A list section of entries with unique names, each built from its fields and checked
+    for keys nobody read."""
+    built: list[_Entry] = []
+    seen: dict[str, int] = {}
+    for s in entries:
+        name = s.text("name")
+        unique(name, seen, s)
+        built.append(build(s, name))
+        s.done()
+    return tuple(built)
 
 
 # --- sections declared by apps ---------------------------------------------------------

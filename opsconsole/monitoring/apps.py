@@ -1,16 +1,6 @@
 from opsconsole import plugins
 
 
-class MonitoringConfig(plugins.FeatureConfig):
+class MonitoringConfig(plugins.PluginConfig):
     name = "opsconsole.monitoring"
-    label = "monitoring"
-    verbose_name = "Monitoring"
-
-    def ready(self) -> None:
-        from opsconsole.identity.roles import VIEWER
-
-        plugins.install(
-            plugins.nav(
-                "monitoring", order=40, label="Alerts", url_name="monitoring:alerts", role=VIEWER
-            ),
-        )
+    nav = plugins.Nav(order=40, label="Alerts", url_name="monitoring:alerts", role="viewer")

@@ -165,11 +165,13 @@ def get_history_page(
     arn: str, next_token: str | None = None, env: AwsEnvironment | None = None
 ) -> HistoryPage:
     """One page (up to 1,000 events, oldest first) of an execution's history."""
-    kwargs: dict[str, Any] = {
-        "executionArn": arn,
-        "maxResults": HISTORY_PAGE_SIZE,
-        "includeExecutionData": True,
-    }
+    return _history_page(arn, next_token, env, maxResults=HISTORY_PAGE_SIZE)
+
+
+def _history_page(
+    arn: str, next_token: str | None, env: AwsEnvironment | None, **params: Any
+) -> HistoryPage:
+    kwargs: dict[str, Any] = {"executionArn": arn, "includeExecutionData": True, **params}
     if next_token:
         kwargs["nextToken"] = next_token
     page = client("stepfunctions", env).get_execution_history(**kwargs)
@@ -228,18 +230,10 @@ def list_executions_page(
 def _history_newest_first(
     arn: str, max_results: int, next_token: str | None, env: AwsEnvironment | None
 ) -> HistoryPage:
-    kwargs: dict[str, Any] = {
-        "executionArn": arn,
-        "maxResults": max_results,
-        "reverseOrder": True,
-        "includeExecutionData": True,
-    }
-    if next_token:
-        kwargs["nextToken"] = next_token
-    page = client("stepfunctions", env).get_execution_history(**kwargs)
+    page = _history_page(arn, next_token, env, maxResults=max_results, reverseOrder=True)
     # Newest first whatever the endpoint did with reverseOrder (some emulators ignore it).
-    events = sorted((_event(e) for e in page.get("events", [])), key=lambda e: -e.id)
-    return HistoryPage(events=tuple(events), next_token=page.get("nextToken"))
+    events = sorted(page.events, key=lambda e: -e.id)
+    return HistoryPage(events=tuple(events), next_token=page.next_token)
 
 
 def get_history_tail(

@@ -6,25 +6,20 @@ from opsconsole.registry import ApprovalQueue, Fields, Registry, Section, named_
 from sagas.config import known_kind
 
 
-def parse_approval_queues(
-    entries: list[Fields], registry: Registry, line: int
-) -> tuple[ApprovalQueue, ...]:
-    def queue(s: Fields, name: str) -> ApprovalQueue:
-        return ApprovalQueue(
-            name=name,
-            kind=str(known_kind(s, "kind", registry)),
-            queue=s.text("queue"),
-            token_path=s.path("token"),
-            business_key_path=s.path("business_key"),
-            execution_path=s.path("execution", required=False),
-            summary_template=s.text("summary", "{business_key}"),
-            amount_path=s.path("amount", required=False),
-            currency_path=s.path("currency", required=False),
-            threshold_path=s.path("threshold", required=False),
-            timeout_seconds=s.integer("timeout_seconds", None, minimum=1),
-        )
-
-    return named_entries(entries, queue)
+def _approval_queue(s: Fields, name: str, registry: Registry) -> ApprovalQueue:
+    return ApprovalQueue(
+        name=name,
+        kind=str(known_kind(s, "kind", registry)),
+        queue=s.text("queue"),
+        token_path=s.path("token"),
+        business_key_path=s.path("business_key"),
+        execution_path=s.path("execution", required=False),
+        summary_template=s.text("summary", "{business_key}"),
+        amount_path=s.path("amount", required=False),
+        currency_path=s.path("currency", required=False),
+        threshold_path=s.path("threshold", required=False),
+        timeout_seconds=s.integer("timeout_seconds", None, minimum=1),
+    )
 
 
-SECTIONS = [Section("approval_queues", parse_approval_queues, order=20)]
+SECTIONS = [Section("approval_queues", named_entries(_approval_queue), order=20)]

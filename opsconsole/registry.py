@@ -203,12 +203,7 @@ class Fields:
     def path(self, key: str, *, required: bool = True) -> Any:
         value = self.text(key, required=required)
         if value is not None and not _PATH_RE.match(value):
-            n = self._get(key)
-            raise Invalid(
-                n.line if n else self.node.line,
-                self._name(key),
-                f"must be a JSON path like $.data.orderId, got {value!r}",
-            )
+            raise self._invalid(key, f"must be a JSON path like $.data.orderId, got {value!r}")
         return value
 
     def integer(self, key: str, default: int | None = None, *, minimum: int = 0) -> Any:
@@ -240,12 +235,7 @@ class Fields:
     def choice(self, key: str, choices: tuple[str, ...], default: str | None = None) -> Any:
         value = self.text(key, default)
         if value not in choices:
-            n = self._get(key)
-            raise Invalid(
-                n.line if n else self.node.line,
-                self._name(key),
-                f"must be one of {', '.join(choices)}, got {value!r}",
-            )
+            raise self._invalid(key, f"must be one of {', '.join(choices)}, got {value!r}")
         return value
 
     def str_list(self, key: str) -> list[str]:
@@ -268,6 +258,9 @@ class Fields:
         if not isinstance(n.value, dict):
             raise Invalid(n.line, self._name(key), "must be a mapping")
         return dict(n.value)
+
+    def _invalid(self, key: str, reason: str) -> Invalid:
+        return Invalid(self.line_of(key), self._name(key), reason)
 
     def line_of(self, key: str) -> int:
         n = self.node.value.get(key)
@@ -300,30 +293,33 @@ def unique(name: str, seen: dict[str, int], section: Fields, field_name: str = "
     seen[name] = section.line_of(field_name)
 
 
-_Entry = TypeVar("_Entry")
-
-
-def named_entries(
-    entries: list[Fields], build: Callable[[Fields, str], _Entry]
-) -> tuple[_Entry, ...]:
-    """A list section of entries with unique names, each built from its fields and checked
-    for keys nobody read."""
-    built: list[_Entry] = []
-    seen: dict[str, int] = {}
-    for s in entries:
-        name = s.text("name")
-        unique(name, seen, s)
-        built.append(build(s, name))
-        s.done()
-    return tuple(built)
-
-
 # --- sections declared by apps ---------------------------------------------------------
 
 # A section's parser gets its list entries (each with its `key[i]` name and lines), the
 # registry parsed so far (environments and every earlier section), and the line of the
 # section's key (of the file's first key when it is absent), for "at least one" errors.
 SectionParser = Callable[[list[Fields], Registry, int], Any]
+
+_Entry = TypeVar("_Entry")
+
+
+def named_entries(
+    build: Callable[[Fields, str, Registry], _Entry],
+) -> Callable[[list[Fields], Registry, int], tuple[_Entry, ...]]:
+    """The parser of a list section whose entries have unique names: each entry is built
+    from its fields, then checked for keys nobody read."""
+
+    def parse(entries: list[Fields], registry: Registry, line: int) -> tuple[_Entry, ...]:
+        built: list[_Entry] = []
+        seen: dict[str, int] = {}
+        for s in entries:
+            name = s.text("name")
+            unique(name, seen, s)
+            built.append(build(s, name, registry))
+            s.done()
+        return tuple(built)
+
+    return parse
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,7 @@ class AlertRule:
     target: str | None = None  # the queue, kind or resource it watches
 
 
-def parse_alert_rules(
-    entries: list[Fields], registry: Registry, line: int
-) -> tuple[AlertRule, ...]:
-    return named_entries(entries, _alert_rule)
-
-
-def _alert_rule(s: Fields, name: str) -> AlertRule:
+def _alert_rule(s: Fields, name: str, registry: Registry) -> AlertRule:
     dims = {k: str(v.value) for k, v in s.mapping("dimensions").items()}
     signal = s.text("signal", "metric")
     namespace = s.text("namespace", required=False)
@@ -64,4 +58,4 @@ def alert_rules(registry: Registry) -> tuple[AlertRule, ...]:
     return registry.section("alert_rules")
 
 
-SECTIONS = [Section("alert_rules", parse_alert_rules, order=50)]
+SECTIONS = [Section("alert_rules", named_entries(_alert_rule), order=50)]

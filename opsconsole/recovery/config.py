@@ -28,32 +28,24 @@ class EventArchive:
     description: str = ""
 
 
-def parse_dlqs(entries: list[Fields], registry: Registry, line: int) -> tuple[DeadLetterQueue, ...]:
-    def dlq(s: Fields, name: str) -> DeadLetterQueue:
-        return DeadLetterQueue(
-            name=name,
-            queue=s.text("queue"),
-            mechanism=s.choice("mechanism", DLQ_MECHANISMS, "sqs_redrive"),
-            source=s.text("source", required=False),
-            kind=known_kind(s, "kind", registry, required=False),
-            description=s.text("description", "", required=False) or "",
-        )
-
-    return named_entries(entries, dlq)
+def _dlq(s: Fields, name: str, registry: Registry) -> DeadLetterQueue:
+    return DeadLetterQueue(
+        name=name,
+        queue=s.text("queue"),
+        mechanism=s.choice("mechanism", DLQ_MECHANISMS, "sqs_redrive"),
+        source=s.text("source", required=False),
+        kind=known_kind(s, "kind", registry, required=False),
+        description=s.text("description", "", required=False) or "",
+    )
 
 
-def parse_archives(
-    entries: list[Fields], registry: Registry, line: int
-) -> tuple[EventArchive, ...]:
-    def archive(s: Fields, name: str) -> EventArchive:
-        return EventArchive(
-            name=name,
-            archive=s.text("archive"),
-            bus=s.text("bus"),
-            description=s.text("description", "", required=False) or "",
-        )
-
-    return named_entries(entries, archive)
+def _archive(s: Fields, name: str, registry: Registry) -> EventArchive:
+    return EventArchive(
+        name=name,
+        archive=s.text("archive"),
+        bus=s.text("bus"),
+        description=s.text("description", "", required=False) or "",
+    )
 
 
 def dlqs(registry: Registry) -> tuple[DeadLetterQueue, ...]:
@@ -65,6 +57,6 @@ def archives(registry: Registry) -> tuple[EventArchive, ...]:
 
 
 SECTIONS = [
-    Section("dlqs", parse_dlqs, order=30),
-    Section("archives", parse_archives, order=40),
+    Section("dlqs", named_entries(_dlq), order=30),
+    Section("archives", named_entries(_archive), order=40),
 ]

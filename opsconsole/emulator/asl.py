@@ -609,7 +609,13 @@ def account_closure(t: Targets) -> dict[str, Any]:
     """The closure saga: validate, approve (four eyes), anonymize, bill, delete, notify."""
     accounts = t.accounts_table
 
-    def profile_update(expression: str, values: dict[str, Any], **extra: Any) -> dict:
+    def profile_update(
+        expression: str,
+        values: dict[str, Any],
+        nxt: str | None,
+        catch: list[dict[str, Any]] | None = None,
+        **extra: Any,
+    ) -> dict:
         params: dict[str, Any] = {
             "TableName": accounts,
             "Key": _account_key("PROFILE"),
@@ -618,7 +624,7 @@ def account_closure(t: Targets) -> dict[str, Any]:
             "ExpressionAttributeValues": values,
         }
         params.update(extra)
-        return params
+        return _task(UPDATE_ITEM, params, nxt, **({"Catch": catch} if catch else {}))
 
     def notice(event: str) -> dict[str, Any]:
         return {
@@ -629,9 +635,11 @@ def account_closure(t: Targets) -> dict[str, Any]:
             "occurredAt.$": "$$.State.EnteredTime",
         }
 
+    # Past the approval, a step that keeps failing raises the critical alert.
+    critical_alert = _catch("PublishCriticalAlert")
+
     def guarded(resource: str, params: dict[str, Any], nxt: str | None, **extra: Any) -> dict:
-        # Past the approval, a step that keeps failing raises the critical alert.
-        return _task(resource, params, nxt, Catch=_catch("PublishCriticalAlert"), **extra)
+        return _task(resource, params, nxt, Catch=critical_alert, **extra)
 
     def publish(topic_arn: str, message: dict[str, Any], nxt: str) -> dict:
         return guarded(
@@ -645,21 +653,18 @@ def account_closure(t: Targets) -> dict[str, Any]:
         )
 
     states: dict[str, Any] = {
-        "ValidateClosure": _task(
-            UPDATE_ITEM,
-            profile_update(
-                "SET #status = :pending, closure_request_id = :exec, closure_requested_at = :at",
-                {
-                    ":pending": {"S": "pending_deletion"},
-                    ":active": {"S": "active"},
-                    ":exec": _s("$$.Execution.Id"),
-                    ":at": _s("$$.State.EnteredTime"),
-                },
-                # The account exists and is active (not already pending_deletion or deleted).
-                ConditionExpression="attribute_exists(pk) AND #status = :active",
-            ),
+        "ValidateClosure": profile_update(
+            "SET #status = :pending, closure_request_id = :exec, closure_requested_at = :at",
+            {
+                ":pending": {"S": "pending_deletion"},
+                ":active": {"S": "active"},
+                ":exec": _s("$$.Execution.Id"),
+                ":at": _s("$$.State.EnteredTime"),
+            },
             "AwaitClosureApproval",
-            Catch=_catch("ClosureNotAllowed"),
+            _catch("ClosureNotAllowed"),
+            # The account exists and is active (not already pending_deletion or deleted).
+            ConditionExpression="attribute_exists(pk) AND #status = :active",
         ),
         "ClosureNotAllowed": {
             "Type": "Fail",
@@ -685,12 +690,9 @@ def account_closure(t: Targets) -> dict[str, Any]:
             "Next": "AnonymizeUserData",
             "Catch": _catch("ReactivateAccount"),
         },
-        "ReactivateAccount": _task(
-            UPDATE_ITEM,
-            profile_update(
-                "SET #status = :active REMOVE closure_request_id",
-                {":active": {"S": "active"}},
-            ),
+        "ReactivateAccount": profile_update(
+            "SET #status = :active REMOVE closure_request_id",
+            {":active": {"S": "active"}},
             "ClosureRejected",
         ),
         "ClosureRejected": {
@@ -699,19 +701,17 @@ def account_closure(t: Targets) -> dict[str, Any]:
             "Cause": "The closure was rejected or its approval timed out; the account is active.",
         },
         # PII is hashed, not deleted, so references to the account stay intact.
-        "AnonymizeUserData": guarded(
-            UPDATE_ITEM,
-            profile_update(
-                "SET email = :email, #name = :anon, phone = :anon, anonymized_at = :at",
-                {
-                    ":email": {"S.$": "States.Hash($.data.email, 'SHA-256')"},
-                    ":anon": {"S.$": "States.Hash($.data.accountId, 'SHA-256')"},
-                    ":at": _s("$$.State.EnteredTime"),
-                },
-                ExpressionAttributeNames={"#name": "name"},
-                ConditionExpression="attribute_not_exists(legal_hold)",
-            ),
+        "AnonymizeUserData": profile_update(
+            "SET email = :email, #name = :anon, phone = :anon, anonymized_at = :at",
+            {
+                ":email": {"S.$": "States.Hash($.data.email, 'SHA-256')"},
+                ":anon": {"S.$": "States.Hash($.data.accountId, 'SHA-256')"},
+                ":at": _s("$$.State.EnteredTime"),
+            },
             "HandleBilling",
+            critical_alert,
+            ExpressionAttributeNames={"#name": "name"},
+            ConditionExpression="attribute_not_exists(legal_hold)",
         ),
         "HandleBilling": guarded(
             UPDATE_ITEM,
@@ -755,13 +755,11 @@ def account_closure(t: Targets) -> dict[str, Any]:
         "NotifyAccounting": publish(
             t.accounting_topic_arn, notice("AccountClosedForBilling"), "MarkDeleted"
         ),
-        "MarkDeleted": guarded(
-            UPDATE_ITEM,
-            profile_update(
-                "SET #status = :deleted, deleted_at = :at",
-                {":deleted": {"S": "deleted"}, ":at": _s("$$.State.EnteredTime")},
-            ),
+        "MarkDeleted": profile_update(
+            "SET #status = :deleted, deleted_at = :at",
+            {":deleted": {"S": "deleted"}, ":at": _s("$$.State.EnteredTime")},
             None,
+            critical_alert,
         ),
         "PublishCriticalAlert": _task(
             SNS_PUBLISH,

@@ -1,9 +1,9 @@
 """Where apps plug into the shared pages: navigation, case-page panels, overview counters.
 
-Apps register from their `AppConfig.ready()`; the layout, the case page and the overview
-render what is registered, so none of them names another app and the next feature is added
-without editing `sagas/` or a sibling. Registration is keyed by name, so a second `ready()`
-replaces an entry instead of doubling it.
+Apps declare what they plug in on their `PluginConfig`, which installs it in `ready()`; the
+layout, the case page and the overview render what is registered, so none of them names
+another app and the next feature is added without editing `sagas/` or a sibling.
+Registration is keyed by name, so a second `ready()` replaces an entry instead of doubling it.
 
 This sits at the bottom of the shared platform (beside `registry` and `schedule`), not in
 `web/`: identity and audit register their own pages here, and `web` imports identity, so a
@@ -76,27 +76,6 @@ _panels: dict[str, Panel] = {}
 _counters: dict[str, Counter] = {}
 
 
-def nav(
-    name: str,
-    *,
-    order: int,
-    label: str | None = None,
-    url_name: str | None = None,
-    links: NavLinks | None = None,
-    role: str | None = None,
-) -> NavEntry:
-    """A navigation entry: one link (label + url name), or a callable giving several."""
-    if links is None:
-        if label is None or url_name is None:
-            raise ValueError(f"nav entry {name!r} needs label and url_name, or links")
-        fixed_label, fixed_name = label, url_name
-
-        def links() -> Iterable[tuple[str, str]]:
-            return [(fixed_label, reverse(fixed_name))]
-
-    return NavEntry(name=name, order=order, links=links, role=role)
-
-
 def register_nav(entry: NavEntry) -> None:
     _nav[entry.name] = entry
 
@@ -132,13 +111,26 @@ def install(*plugs: Plug) -> None:
 
 @dataclass(frozen=True)
 class Nav:
-    """An app's navigation entry as its `PluginConfig` declares it: see `nav()`."""
+    """An app's navigation entry as its `PluginConfig` declares it: one link (label + url
+    name), or a callable giving several."""
 
     order: int
     label: str | None = None
     url_name: str | None = None
     links: NavLinks | None = None
     role: str | None = None
+
+    def entry(self, name: str) -> NavEntry:
+        links = self.links
+        if links is None:
+            if self.label is None or self.url_name is None:
+                raise ValueError(f"nav entry {name!r} needs label and url_name, or links")
+            fixed_label, fixed_name = self.label, self.url_name
+
+            def links() -> Iterable[tuple[str, str]]:
+                return [(fixed_label, reverse(fixed_name))]
+
+        return NavEntry(name=name, order=self.order, links=links, role=self.role)
 
 
 class PluginConfig(AppConfig):
@@ -160,17 +152,7 @@ class PluginConfig(AppConfig):
 
     def ready(self) -> None:
         if self.nav is not None:
-            n = self.nav
-            install(
-                nav(
-                    self.label,
-                    order=n.order,
-                    label=n.label,
-                    url_name=n.url_name,
-                    links=n.links,
-                    role=n.role,
-                )
-            )
+            install(self.nav.entry(self.label))
         install(*self.plugs)
 
 

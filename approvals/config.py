@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-from opsconsole.registry import ApprovalQueue, Fields, Registry, Section, unique
+from opsconsole.registry import ApprovalQueue, Fields, Registry, Section, named_entries
 from sagas.config import known_kind
 
 
-def parse_approval_queues(
-    entries: list[Fields], registry: Registry, line: int
-) -> tuple[ApprovalQueue, ...]:
-    queues: list[ApprovalQueue] = []
-    seen: dict[str, int] = {}
-    for s in entries:
-        name = s.text("name")
-        unique(name, seen, s)
-        queues.append(
-            ApprovalQueue(
-                name=name,
-                kind=str(known_kind(s, "kind", registry)),
-                queue=s.text("queue"),
-                token_path=s.path("token"),
-                business_key_path=s.path("business_key"),
-                execution_path=s.path("execution", required=False),
-                summary_template=s.text("summary", "{business_key}"),
-                amount_path=s.path("amount", required=False),
-                currency_path=s.path("currency", required=False),
-                threshold_path=s.path("threshold", required=False),
-                timeout_seconds=s.integer("timeout_seconds", None, minimum=1),
-            )
-        )
-        s.done()
-    return tuple(queues)
+def _approval_queue(s: Fields, name: str, registry: Registry) -> ApprovalQueue:
+    return ApprovalQueue(
+        name=name,
+        kind=str(known_kind(s, "kind", registry)),
+        queue=s.text("queue"),
+        token_path=s.path("token"),
+        business_key_path=s.path("business_key"),
+        execution_path=s.path("execution", required=False),
+        summary_template=s.text("summary", "{business_key}"),
+        amount_path=s.path("amount", required=False),
+        currency_path=s.path("currency", required=False),
+        threshold_path=s.path("threshold", required=False),
+        timeout_seconds=s.integer("timeout_seconds", None, minimum=1),
+    )
 
 
-SECTIONS = [Section("approval_queues", parse_approval_queues, order=20)]
+SECTIONS = [Section("approval_queues", named_entries(_approval_queue), order=20)]

@@ -6,13 +6,12 @@ page's cache (complete, every page), refreshed only while the execution can stil
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
 
 from sagas.models import Saga
-from sagas.selectors import LATEST_STEPS, Step, case_summary
+from sagas.selectors import LATEST_STEPS, CaseSummary, case_summary
 
 from .models import ApprovalRequest
 
@@ -23,12 +22,8 @@ TIMELINE_STEPS = LATEST_STEPS
 class SagaContext:
     saga: Saga | None
     case_url: str | None
-    execution_status: str = ""
-    business_status: str = ""
-    steps: tuple[Step, ...] = ()
-    steps_hidden: int = 0
-    error: str = ""
-    facts: dict[str, Any] = field(default_factory=dict)
+    # None until the saga is synced, or when not read live.
+    summary: CaseSummary | None = None
 
 
 def case_page_url(saga: Saga | None) -> str | None:
@@ -52,13 +47,4 @@ def saga_context(req: ApprovalRequest, *, live: bool = True) -> SagaContext:
     if not live or saga is None:
         # Not synced yet: the sweep links the saga once the read model has it.
         return SagaContext(saga=saga, case_url=case_url)
-    summary = case_summary(saga, latest=TIMELINE_STEPS)
-    return SagaContext(
-        saga=saga,
-        case_url=case_url,
-        execution_status=summary.execution_status,
-        business_status=summary.business_status,
-        steps=summary.steps,
-        steps_hidden=summary.steps_hidden,
-        error=summary.error,
-    )
+    return SagaContext(saga, case_url, case_summary(saga, latest=TIMELINE_STEPS))

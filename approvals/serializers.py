@@ -105,6 +105,18 @@ class DecisionInput(serializers.Serializer):
 # -- output --------------------------------------------------------------------------------
 
 
+# From asked to decided: the fields both views of a request show, in this order.
+_DECISION_TIMELINE = [
+    "requested_at",
+    "deadline",
+    "first_approved_by",
+    "first_approved_at",
+    "decision",
+    "decided_by",
+    "decided_at",
+]
+
+
 class DecisionSerializer(OutputModelSerializer):
     class Meta:
         model = ApprovalDecision
@@ -138,13 +150,7 @@ class ApprovalRequestSerializer(OutputModelSerializer):
             "correlation_id",
             "requested_by",
             "requested_by_type",
-            "requested_at",
-            "deadline",
-            "first_approved_by",
-            "first_approved_at",
-            "decision",
-            "decided_by",
-            "decided_at",
+            *_DECISION_TIMELINE,
             "reason",
             "comment",
             "ticket",
@@ -203,13 +209,7 @@ class SagaApprovalSerializer(OutputModelSerializer):
             "status",
             "status_label",
             "summary",
-            "requested_at",
-            "deadline",
-            "first_approved_by",
-            "first_approved_at",
-            "decision",
-            "decided_by",
-            "decided_at",
+            *_DECISION_TIMELINE,
             "approvers",
             "links",
         ]

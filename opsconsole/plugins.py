@@ -1,9 +1,9 @@
 """Where apps plug into the shared pages: navigation, case-page panels, overview counters.
 
-Apps register from their `AppConfig.ready()`; the layout, the case page and the overview
-render what is registered, so none of them names another app and the next feature is added
-without editing `sagas/` or a sibling. Registration is keyed by name, so a second `ready()`
-replaces an entry instead of doubling it.
+Apps declare what they plug in on their `PluginConfig`, which installs it in `ready()`; the
+layout, the case page and the overview render what is registered, so none of them names
+another app and the next feature is added without editing `sagas/` or a sibling.
+Registration is keyed by name, so a second `ready()` replaces an entry instead of doubling it.
 
 This sits at the bottom of the shared platform (beside `registry` and `schedule`), not in
 `web/`: identity and audit register their own pages here, and `web` imports identity, so a
@@ -15,10 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
+from django.apps import AppConfig
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.module_loading import module_has_submodule
+
+from opsconsole.schedule import PeriodicJob, register_periodic
+
+if TYPE_CHECKING:
+    from opsconsole.registry import Section
 
 # What a nav entry contributes: (label, url) pairs, computed per request because some
 # entries depend on the configuration file (one list page per saga kind).
@@ -68,25 +76,8 @@ _panels: dict[str, Panel] = {}
 _counters: dict[str, Counter] = {}
 
 
-def register_nav(
-    name: str,
-    *,
-    order: int,
-    label: str | None = None,
-    url_name: str | None = None,
-    links: NavLinks | None = None,
-    role: str | None = None,
-) -> None:
-    """Add a navigation entry: one link (label + url name), or a callable giving several."""
-    if links is None:
-        if label is None or url_name is None:
-            raise ValueError(f"nav entry {name!r} needs label and url_name, or links")
-        fixed_label, fixed_name = label, url_name
-
-        def links() -> Iterable[tuple[str, str]]:
-            return [(fixed_label, reverse(fixed_name))]
-
-    _nav[name] = NavEntry(name=name, order=order, links=links, role=role)
+def register_nav(entry: NavEntry) -> None:
+    _nav[entry.name] = entry
 
 
 def register_panel(panel: Panel) -> None:
@@ -95,6 +86,74 @@ def register_panel(panel: Panel) -> None:
 
 def register_counter(counter: Counter) -> None:
     _counters[counter.name] = counter
+
+
+Plug = NavEntry | Panel | Counter | PeriodicJob
+
+
+def install(*plugs: Plug) -> None:
+    """Register what an app plugs in, each entry in the registry of its kind."""
+    for plug in plugs:
+        if isinstance(plug, NavEntry):
+            register_nav(plug)
+        elif isinstance(plug, Panel):
+            register_panel(plug)
+        elif isinstance(plug, Counter):
+            register_counter(plug)
+        else:
+            register_periodic(
+                plug.name,
+                plug.task,
+                plug.seconds,
+                expires_after_intervals=plug.expires_after_intervals,
+            )
+
+
+@dataclass(frozen=True)
+class Nav:
+    """An app's navigation entry as its `PluginConfig` declares it: one link (label + url
+    name), or a callable giving several."""
+
+    order: int
+    label: str | None = None
+    url_name: str | None = None
+    links: NavLinks | None = None
+    role: str | None = None
+
+    def entry(self, name: str) -> NavEntry:
+        links = self.links
+        if links is None:
+            if self.label is None or self.url_name is None:
+                raise ValueError(f"nav entry {name!r} needs label and url_name, or links")
+            fixed_label, fixed_name = self.label, self.url_name
+
+            def links() -> Iterable[tuple[str, str]]:
+                return [(fixed_label, reverse(fixed_name))]
+
+        return NavEntry(name=name, order=self.order, links=links, role=self.role)
+
+
+class PluginConfig(AppConfig):
+    """An app that plugs in by declaration: its nav entry (named after the app), its other
+    plugs, and the configuration sections its `config` module lists in `SECTIONS`.
+
+    Roles are given by value: `opsconsole.identity.roles` needs the models, which are not
+    loaded yet when the app configs are."""
+
+    nav: Nav | None = None
+    plugs: tuple[Plug, ...] = ()
+
+    def registry_sections(self) -> list[Section]:
+        """The configuration file's sections this app parses (see opsconsole.registry)."""
+        if not module_has_submodule(self.module, "config"):
+            return []
+        sections: list[Section] = import_module(f"{self.name}.config").SECTIONS
+        return sections
+
+    def ready(self) -> None:
+        if self.nav is not None:
+            install(self.nav.entry(self.label))
+        install(*self.plugs)
 
 
 def unregister(name: str) -> None:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from django.conf import settings
@@ -112,7 +112,8 @@ class Registry:
         """A section's parsed value; KeyError when no installed app declares it."""
         return self.sections[key]
 
-    # Shortcuts for the sections most modules read, so readers did not change. SagaKind and
+    # Shortcuts for the sections most modules read (the others are read, typed, through
+    # their feature's config module: `recovery.config.dlqs(registry)`). SagaKind and
     # ApprovalQueue still live in this module because files edited in parallel import them
     # from here (sagas/views.py, approvals/actions.py); they belong in sagas/config.py and
     # approvals/config.py next to their parsers, like DeadLetterQueue and AlertRule.
@@ -124,29 +125,11 @@ class Registry:
     def approval_queues(self) -> tuple[ApprovalQueue, ...]:
         return self.sections.get("approval_queues", ())
 
-    @property
-    def dlqs(self) -> tuple[Any, ...]:
-        return self.sections.get("dlqs", ())
-
-    @property
-    def archives(self) -> tuple[Any, ...]:
-        return self.sections.get("archives", ())
-
-    @property
-    def alert_rules(self) -> tuple[Any, ...]:
-        return self.sections.get("alert_rules", ())
-
     def kind(self, key: str) -> SagaKind | None:
         return self.kinds.get(key)
 
     def env_for(self, kind: SagaKind) -> AwsEnvironment:
         return self.environments[kind.environment]
-
-    def dlq(self, name: str) -> Any:
-        return next((d for d in self.dlqs if d.name == name), None)
-
-    def archive(self, name: str) -> Any:
-        return next((a for a in self.archives if a.name == name), None)
 
     def approval_queue(self, name: str) -> ApprovalQueue | None:
         return next((q for q in self.approval_queues if q.name == name), None)
@@ -220,12 +203,7 @@ class Fields:
     def path(self, key: str, *, required: bool = True) -> Any:
         value = self.text(key, required=required)
         if value is not None and not _PATH_RE.match(value):
-            n = self._get(key)
-            raise Invalid(
-                n.line if n else self.node.line,
-                self._name(key),
-                f"must be a JSON path like $.data.orderId, got {value!r}",
-            )
+            raise self._invalid(key, f"must be a JSON path like $.data.orderId, got {value!r}")
         return value
 
     def integer(self, key: str, default: int | None = None, *, minimum: int = 0) -> Any:
@@ -257,12 +235,7 @@ class Fields:
     def choice(self, key: str, choices: tuple[str, ...], default: str | None = None) -> Any:
         value = self.text(key, default)
         if value not in choices:
-            n = self._get(key)
-            raise Invalid(
-                n.line if n else self.node.line,
-                self._name(key),
-                f"must be one of {', '.join(choices)}, got {value!r}",
-            )
+            raise self._invalid(key, f"must be one of {', '.join(choices)}, got {value!r}")
         return value
 
     def str_list(self, key: str) -> list[str]:
@@ -285,6 +258,9 @@ class Fields:
         if not isinstance(n.value, dict):
             raise Invalid(n.line, self._name(key), "must be a mapping")
         return dict(n.value)
+
+    def _invalid(self, key: str, reason: str) -> Invalid:
+        return Invalid(self.line_of(key), self._name(key), reason)
 
     def line_of(self, key: str) -> int:
         n = self.node.value.get(key)
@@ -323,6 +299,27 @@ def unique(name: str, seen: dict[str, int], section: Fields, field_name: str = "
 # registry parsed so far (environments and every earlier section), and the line of the
 # section's key (of the file's first key when it is absent), for "at least one" errors.
 SectionParser = Callable[[list[Fields], Registry, int], Any]
+
+_Entry = TypeVar("_Entry")
+
+
+def named_entries(
+    build: Callable[[Fields, str, Registry], _Entry],
+) -> Callable[[list[Fields], Registry, int], tuple[_Entry, ...]]:
+    """The parser of a list section whose entries have unique names: each entry is built
+    from its fields, then checked for keys nobody read."""
+
+    def parse(entries: list[Fields], registry: Registry, line: int) -> tuple[_Entry, ...]:
+        built: list[_Entry] = []
+        seen: dict[str, int] = {}
+        for s in entries:
+            name = s.text("name")
+            unique(name, seen, s)
+            built.append(build(s, name, registry))
+            s.done()
+        return tuple(built)
+
+    return parse
 
 
 @dataclass(frozen=True)

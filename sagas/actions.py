@@ -299,14 +299,7 @@ def _update_read_model(
 ) -> None:
     """What the case page just learnt live also corrects the row the lists show."""
     business = _status_of(items, kind) if items is not None else None
-    before = (
-        saga.status,
-        saga.current_step,
-        saga.business_status,
-        saga.sfn_status,
-        saga.callback_pending,
-        saga.compensation_ran,
-    )
+    before = _listed(saga)
     sfn_status = saga.sfn_status
     if timeline.event_count and timeline.status != "RUNNING":
         sfn_status = timeline.status
@@ -323,7 +316,13 @@ def _update_read_model(
         business_status=business,
         now=now,
     )
-    after = (
+    if _listed(saga) != before:
+        saga.save()
+
+
+def _listed(saga: Saga) -> tuple[Any, ...]:
+    """The row's fields that the lists show and a live look may correct."""
+    return (
         saga.status,
         saga.current_step,
         saga.business_status,
@@ -331,8 +330,6 @@ def _update_read_model(
         saga.callback_pending,
         saga.compensation_ran,
     )
-    if before != after:
-        saga.save()
 
 
 _SET_RE = re.compile(r"(#?[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(:[A-Za-z0-9_]+)")

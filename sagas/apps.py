@@ -1,43 +1,32 @@
-from __future__ import annotations
+from django.urls import reverse
 
-from typing import TYPE_CHECKING
-
-from django.apps import AppConfig
-
-if TYPE_CHECKING:
-    from opsconsole.registry import Section
+from opsconsole import plugins
+from opsconsole.schedule import PeriodicJob
 
 
-class SagasConfig(AppConfig):
+def _kind_links() -> list[tuple[str, str]]:
+    from opsconsole.registry import get_registry
+
+    return [
+        (kind.label, reverse("sagas:list", args=[kind.key]))
+        for kind in get_registry().kinds.values()
+    ]
+
+
+class SagasConfig(plugins.PluginConfig):
     name = "sagas"
-    verbose_name = "Sagas"
-
-    def registry_sections(self) -> list[Section]:
-        """The configuration file's sections this app parses (see opsconsole.registry)."""
-        from .config import SECTIONS
-
-        return SECTIONS
-
-    def ready(self) -> None:
-        from django.urls import reverse
-
-        from opsconsole import plugins
-        from opsconsole.registry import get_registry
-        from opsconsole.schedule import register_periodic
-
-        def kind_links() -> list[tuple[str, str]]:
-            return [
-                (kind.label, reverse("sagas:list", args=[kind.key]))
-                for kind in get_registry().kinds.values()
-            ]
-
-        # Every signed-in user sees the kinds; the list pages check the role themselves.
-        plugins.register_nav("sagas", order=10, links=kind_links)
-        register_periodic(
+    # Every signed-in user sees the kinds; the list pages check the role themselves.
+    nav = plugins.Nav(order=10, links=_kind_links)
+    plugs = (
+        PeriodicJob(
             "sync-sagas",
             "sagas.tasks.sync_all_kinds",
             lambda settings: settings.SYNC_INTERVAL_SECONDS,
-        )
+        ),
+    )
+
+    def ready(self) -> None:
+        super().ready()
         from opsconsole.web.problems import register_errors
 
         from .errors import ERRORS

@@ -1,11 +1,15 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 app_name = "sagas"
+# The pages of one saga kind, under its slug.
+kind_routes = [
+    path("", views.saga_list, name="list"),
+    path("export.csv", views.export_csv, name="export"),
+    path("<int:pk>/", views.case, name="detail"),
+]
 urlpatterns = [
     path("search/", views.search, name="search"),
-    path("<slug:kind>/", views.saga_list, name="list"),
-    path("<slug:kind>/export.csv", views.export_csv, name="export"),
-    path("<slug:kind>/<int:pk>/", views.case, name="detail"),
+    path("<slug:kind>/", include(kind_routes)),
 ]

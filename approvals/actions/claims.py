@@ -7,12 +7,11 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from opsconsole.audit import log as audit
 from opsconsole.audit.log import Actor
 from opsconsole.identity.roles import ADMIN
 
 from ..models import OPEN_STATUSES, ApprovalRequest
-from .common import get_request, not_an_approver, refuse
+from .common import audited, get_request, not_an_approver
 from .errors import AlreadyDecided, ApprovalError, ClaimedByOther, facts
 
 CLAIM_DURATION = timedelta(minutes=15)
@@ -31,21 +30,7 @@ def claim(request_id: int | str, *, actor: Actor) -> ApprovalRequest:
     """Take a request for CLAIM_DURATION so other approvers leave it to you."""
     req = get_request(request_id)
     refusal = not_an_approver(actor) or _claim_refusal(req, actor)
-    if refusal is not None:
-        raise refuse(
-            actor,
-            "approval.claim",
-            refusal,
-            target_id=str(req.pk),
-            correlation_id=req.correlation_id,
-        )
-    with audit.attempt(
-        actor,
-        "approval.claim",
-        target_type="approval",
-        target_id=str(req.pk),
-        correlation_id=req.correlation_id,
-    ) as a:
+    with audited(req, actor, "approval.claim", refusal) as a:
         now = timezone.now()
         updated = (
             ApprovalRequest.objects.filter(pk=req.pk, status__in=OPEN_STATUSES)
@@ -65,21 +50,7 @@ def unclaim(request_id: int | str, *, actor: Actor) -> ApprovalRequest:
     """Give a claimed request back (an admin may release anybody's)."""
     req = get_request(request_id)
     refusal = not_an_approver(actor)
-    if refusal is not None:
-        raise refuse(
-            actor,
-            "approval.unclaim",
-            refusal,
-            target_id=str(req.pk),
-            correlation_id=req.correlation_id,
-        )
-    with audit.attempt(
-        actor,
-        "approval.unclaim",
-        target_type="approval",
-        target_id=str(req.pk),
-        correlation_id=req.correlation_id,
-    ):
+    with audited(req, actor, "approval.unclaim", refusal):
         qs = ApprovalRequest.objects.filter(pk=req.pk)
         if actor.role != ADMIN:
             qs = qs.filter(claimed_by=actor.id)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from opsconsole.audit import log as audit
 from opsconsole.audit.log import Actor
@@ -14,6 +15,9 @@ from sagas.models import Saga
 
 from ..models import ApprovalRequest
 from .errors import ApprovalError, NotAnApprover, RequestNotFound, facts
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 APPROVER_ROLES = (APPROVER, ADMIN)
 MAX_TEXT = 2000
@@ -73,10 +77,7 @@ def refuse(
     error: ApprovalError,
     *,
     target_id: str,
-    correlation_id: str = "",
-    ticket: str = "",
-    reason: str = "",
-    details: dict[str, Any] | None = None,
+    **context: Unpack[audit.Context],
 ) -> ApprovalError:
     """Audit a refusal known before anything changed: one record, then raise what it returns.
 
@@ -88,10 +89,31 @@ def refuse(
         result="refused",
         target_type="approval",
         target_id=target_id[:512],
-        correlation_id=correlation_id,
-        ticket=ticket[:MAX_TICKET],
-        reason=reason[:MAX_TEXT],
+        correlation_id=context.get("correlation_id", ""),
+        ticket=context.get("ticket", "")[:MAX_TICKET],
+        reason=context.get("reason", "")[:MAX_TEXT],
         error=error.code,
-        details={**(details or {}), **facts(error)},
+        details={**(context.get("details") or {}), **facts(error)},
     )
     return error
+
+
+@contextmanager
+def audited(
+    req: ApprovalRequest,
+    actor: Actor,
+    action: str,
+    refusal: ApprovalError | None,
+    *,
+    ticket: str = "",
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> Iterator[audit.Attempt]:
+    """One action on one request: refused up front (one record, raised), else an attempt."""
+    about = audit.Context(
+        correlation_id=req.correlation_id, ticket=ticket, reason=reason, details=details
+    )
+    if refusal is not None:
+        raise refuse(actor, action, refusal, target_id=str(req.pk), **about)
+    with audit.attempt(actor, action, target_type="approval", target_id=str(req.pk), **about) as a:
+        yield a

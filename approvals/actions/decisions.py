@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from opsconsole.audit import log as audit
 from opsconsole.audit.log import Actor
 from opsconsole.aws import stepfunctions
 from opsconsole.aws.clients import AwsEnvironment
@@ -35,11 +34,11 @@ from ..models import (
 from .common import (
     MAX_TEXT,
     MAX_TICKET,
+    audited,
     env_for,
     get_request,
     is_initiator,
     not_an_approver,
-    refuse,
 )
 from .errors import (
     AlreadyDecided,
@@ -54,6 +53,17 @@ logger = logging.getLogger(__name__)
 
 REJECTED_ERROR = "Rejected"
 WAIT_RESOURCE = "sendMessage.waitForTaskToken"
+
+
+@dataclass(frozen=True)
+class _Submitted:
+    """A decision as submitted, trimmed: the words its `ApprovalDecision` row keeps."""
+
+    decision: str
+    reason: str
+    comment: str
+    ticket: str
+    idempotency_key: str
 
 
 @dataclass(frozen=True)
@@ -78,53 +88,23 @@ def decide(
 ) -> DecisionResult:
     """Approve or reject once: the DB transition first, then SendTaskSuccess/Failure."""
     req = get_request(request_id)
-    reason, comment, ticket = reason.strip(), comment.strip(), ticket.strip()
-    key = idempotency_key.strip()[:128]
+    words = _Submitted(
+        decision, reason.strip(), comment.strip(), ticket.strip(), idempotency_key.strip()[:128]
+    )
     # One action name per attempted decision, whichever door (page, API, bulk) it came
     # through, and whether it is refused up front, refused late, or carried out.
     action = f"approval.{decision if decision in Decision.values else 'decide'}"
-    details = {"kind": req.kind, "business_key": req.business_key, "comment": comment[:MAX_TEXT]}
-    refusal = _refusal(
-        req,
-        actor,
-        decision=decision,
-        reason=reason,
-        comment=comment,
-        ticket=ticket,
-        key=key,
-        identities=identities,
-    )
-    if refusal is not None:
-        raise refuse(
-            actor,
-            action,
-            refusal,
-            target_id=str(req.pk),
-            correlation_id=req.correlation_id,
-            ticket=ticket,
-            reason=reason,
-            details=details,
-        )
-    with audit.attempt(
-        actor,
-        action,
-        target_type="approval",
-        target_id=str(req.pk),
-        ticket=ticket,
-        reason=reason,
-        correlation_id=req.correlation_id,
-        details=details,
+    details = {
+        "kind": req.kind,
+        "business_key": req.business_key,
+        "comment": words.comment[:MAX_TEXT],
+    }
+    refusal = _refusal(req, actor, words, identities)
+    with audited(
+        req, actor, action, refusal, ticket=words.ticket, reason=words.reason, details=details
     ) as a:
         try:
-            result = _decide(
-                req,
-                actor=actor,
-                decision=decision,
-                reason=reason,
-                comment=comment,
-                ticket=ticket,
-                idempotency_key=key,
-            )
+            result = _decide(req, actor, words)
         except ApprovalError as exc:
             a.refused(exc.code, **facts(exc))
             raise
@@ -136,20 +116,13 @@ def decide(
 
 
 def _refusal(
-    req: ApprovalRequest,
-    actor: Actor,
-    *,
-    decision: str,
-    reason: str,
-    comment: str,
-    ticket: str,
-    key: str,
-    identities: Iterable[str],
+    req: ApprovalRequest, actor: Actor, words: _Submitted, identities: Iterable[str]
 ) -> ApprovalError | None:
     """Why the decision is refused before anything changes, or None to go ahead."""
-    refusal = not_an_approver(actor) or _invalid(decision, reason, comment, ticket)
+    refusal = not_an_approver(actor) or _invalid(words)
     if refusal is not None:
         return refusal
+    key = words.idempotency_key
     if (
         key
         and ApprovalDecision.objects.filter(
@@ -157,12 +130,13 @@ def _refusal(
         ).exists()
     ):
         return None  # a retry of a decision already made: it gets the first answer again
-    if decision == Decision.APPROVE and is_initiator(req, actor, identities):
+    if words.decision == Decision.APPROVE and is_initiator(req, actor, identities):
         return SelfApproval(request_id=req.pk, requested_by=req.requested_by)
-    return _beaten(req, actor, decision)
+    return _beaten(req, actor, words.decision)
 
 
-def _invalid(decision: str, reason: str, comment: str, ticket: str) -> InvalidDecision | None:
+def _invalid(words: _Submitted) -> InvalidDecision | None:
+    decision, reason, comment, ticket = words.decision, words.reason, words.comment, words.ticket
     if decision not in Decision.values:
         return InvalidDecision(problem="decision", field="decision")
     if decision == Decision.REJECT and not reason:
@@ -188,17 +162,9 @@ def _beaten(req: ApprovalRequest, actor: Actor, decision: str) -> ApprovalError 
     return None
 
 
-def _decide(
-    req: ApprovalRequest,
-    *,
-    actor: Actor,
-    decision: str,
-    reason: str,
-    comment: str,
-    ticket: str,
-    idempotency_key: str,
-) -> DecisionResult:
-    replay = _replay(req, actor, idempotency_key)
+def _decide(req: ApprovalRequest, actor: Actor, words: _Submitted) -> DecisionResult:
+    decision = words.decision
+    replay = _replay(req, actor, words.idempotency_key)
     if replay:
         return replay
     kind = get_registry().kind(req.kind)
@@ -212,9 +178,9 @@ def _decide(
             "decision": decision,
             "decided_by": actor.id,
             "decided_at": now,
-            "reason": reason,
-            "comment": comment,
-            "ticket": ticket,
+            "reason": words.reason,
+            "comment": words.comment,
+            "ticket": words.ticket,
             "send_started_at": now,
             "send_attempts": 1,
             "send_error": "",
@@ -245,14 +211,7 @@ def _decide(
                 won = base.filter(status=ApprovalStatus.PENDING).update(**final)
             if won:
                 ApprovalDecision.objects.create(
-                    request=req,
-                    decided_by=actor.id,
-                    decision=decision,
-                    reason=reason,
-                    comment=comment,
-                    ticket=ticket,
-                    idempotency_key=idempotency_key,
-                    at=now,
+                    request=req, decided_by=actor.id, at=now, **asdict(words)
                 )
         req.refresh_from_db()
         if won and first:
@@ -264,7 +223,7 @@ def _decide(
             )
         if won:
             return deliver(req)
-        replay = _replay(req, actor, idempotency_key)
+        replay = _replay(req, actor, words.idempotency_key)
         if replay:
             return replay
         beaten = _beaten(req, actor, decision)

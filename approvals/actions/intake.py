@@ -49,6 +49,19 @@ class ParsedMessage:
     deadline: datetime | None
 
 
+# The message's fields a request stores under the same name, as they are.
+_STORED_AS_SENT = (
+    "execution_arn",
+    "business_key",
+    "summary",
+    "amount",
+    "currency",
+    "threshold",
+    "requested_at",
+    "deadline",
+)
+
+
 class _Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "?"
@@ -203,20 +216,13 @@ def _store(queue: ApprovalQueue, message_id: str, p: ParsedMessage, saga: Saga |
     try:
         with transaction.atomic():
             req = ApprovalRequest.objects.create(
+                **{f: getattr(p, f) for f in _STORED_AS_SENT},
                 saga=saga,
-                execution_arn=p.execution_arn,
                 kind=queue.kind,
                 queue_name=queue.name,
-                business_key=p.business_key,
-                summary=p.summary,
-                amount=p.amount,
-                currency=p.currency,
-                threshold=p.threshold,
                 correlation_id=p.correlation_id or (saga.correlation_id if saga else ""),
                 requested_by_type=p.initiator_type or (saga.initiator_type if saga else ""),
                 requested_by=requested_by,
-                requested_at=p.requested_at,
-                deadline=p.deadline,
                 token_encrypted=encrypt_token(p.token),
                 dedup_key=dedup,
                 message_id=message_id[:128],

@@ -175,12 +175,13 @@ def _verdict_from_saga(
     if saga.status not in ACTIVE_STATUSES:
         label = SagaStatus(saga.status).label if saga.status in SagaStatus.values else saga.status
         sfn_status = saga.sfn_status or _SAGA_TERMINAL_TO_SFN.get(saga.status, "")
-        if sfn_status == "TIMED_OUT" or (req.deadline and req.deadline <= now):
-            return ApprovalStatus.EXPIRED, f"The saga timed out ({label}) before a decision."
-        return (
-            ApprovalStatus.CLOSED,
-            f"The saga ended ({label}) while this step waited: it was stopped or answered "
-            "elsewhere.",
+        return _ended(
+            req,
+            sfn_status,
+            now,
+            expired=f"The saga timed out ({label}) before a decision.",
+            closed=f"The saga ended ({label}) while this step waited: it was stopped or "
+            "answered elsewhere.",
         )
     kind = registry.kind(req.kind)
     moved_on = (
@@ -200,13 +201,24 @@ def _verdict_from_saga(
 
 
 def _verdict_from_status(req: ApprovalRequest, status: str, now: datetime) -> tuple[str, str]:
-    if status == "TIMED_OUT" or (req.deadline and req.deadline <= now):
-        return ApprovalStatus.EXPIRED, f"The execution is {status}: the step timed out."
-    return (
-        ApprovalStatus.CLOSED,
-        f"The execution is {status}: the step is no longer waiting (stopped or answered "
-        "elsewhere).",
+    return _ended(
+        req,
+        status,
+        now,
+        expired=f"The execution is {status}: the step timed out.",
+        closed=f"The execution is {status}: the step is no longer waiting (stopped or "
+        "answered elsewhere).",
     )
+
+
+def _ended(
+    req: ApprovalRequest, sfn_status: str, now: datetime, *, expired: str, closed: str
+) -> tuple[str, str]:
+    """An ended execution's request expired if it timed out or outlived its deadline, else
+    it closed (stopped, or answered outside the console)."""
+    if sfn_status == "TIMED_OUT" or (req.deadline and req.deadline <= now):
+        return ApprovalStatus.EXPIRED, expired
+    return ApprovalStatus.CLOSED, closed
 
 
 def _retire(req: ApprovalRequest, status: str, reason: str) -> tuple[int, int]:

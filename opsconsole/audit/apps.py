@@ -1,13 +1,7 @@
-from django.apps import AppConfig
+from opsconsole import plugins
 
 
-class AuditConfig(AppConfig):
+class AuditConfig(plugins.PluginConfig):
     name = "opsconsole.audit"
-    label = "audit"
     verbose_name = "Audit log"
-
-    def ready(self) -> None:
-        from opsconsole import plugins
-
-        # The role by value: only the audit pages' own role checks may reach into identity.
-        plugins.register_nav("audit", order=50, label="Audit", url_name="audit:index", role="admin")
+    nav = plugins.Nav(order=50, label="Audit", url_name="audit:index", role="admin")

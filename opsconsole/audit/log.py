@@ -10,12 +10,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from opsconsole.middleware import current_request_id
 
 from .models import AuditEvent
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,20 @@ class Actor:
         return cls(type="system", id=name)
 
 
+class Context(TypedDict, total=False):
+    """What a record says besides who did what to which target; all of it optional."""
+
+    ticket: str
+    reason: str
+    correlation_id: str
+    details: dict[str, Any] | None
+
+
 @dataclass
 class Attempt:
     """An action in progress; `succeeded`/`failed`/`refused` write its outcome record."""
 
+    # Every field but `outcome` is a column of each record the attempt writes.
     attempt_id: uuid.UUID
     actor: Actor
     action: str
@@ -44,23 +57,25 @@ class Attempt:
     ticket: str = ""
     reason: str = ""
     correlation_id: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] | None = None
     outcome: str | None = None
 
-    def _write(self, result: str, error: str = "", details: dict[str, Any] | None = None) -> None:
+    def _write(
+        self, result: str, error: str = "", details: dict[str, Any] | None = None
+    ) -> AuditEvent:
         self.outcome = result
-        _create(
-            attempt_id=self.attempt_id,
-            actor=self.actor,
-            action=self.action,
-            target_type=self.target_type,
-            target_id=self.target_id,
-            ticket=self.ticket,
-            reason=self.reason,
-            correlation_id=self.correlation_id,
+        columns = {f.name: getattr(self, f.name) for f in fields(self)}
+        del columns["actor"], columns["outcome"]
+        columns["details"] = {**(self.details or {}), **(details or {})}
+        return AuditEvent.objects.create(
+            **columns,
+            actor_type=self.actor.type,
+            actor=self.actor.id,
+            actor_sub=self.actor.sub,
+            actor_role=self.actor.role,
+            request_id=current_request_id() if current_request_id() != "-" else "",
             result=result,
             error=error,
-            details={**self.details, **(details or {})},
         )
 
     def succeeded(self, **details: Any) -> None:
@@ -73,17 +88,6 @@ class Attempt:
         self._write(AuditEvent.REFUSED, error=error, details=details)
 
 
-def _create(*, actor: Actor, **fields: Any) -> AuditEvent:
-    return AuditEvent.objects.create(
-        actor_type=actor.type,
-        actor=actor.id,
-        actor_sub=actor.sub,
-        actor_role=actor.role,
-        request_id=current_request_id() if current_request_id() != "-" else "",
-        **fields,
-    )
-
-
 def record(
     actor: Actor,
     action: str,
@@ -91,52 +95,20 @@ def record(
     result: str,
     target_type: str = "",
     target_id: str = "",
-    ticket: str = "",
-    reason: str = "",
-    correlation_id: str = "",
     error: str = "",
-    details: dict[str, Any] | None = None,
+    **context: Unpack[Context],
 ) -> AuditEvent:
     """Write one complete record (a refusal, a sign-in, a fact with no separate outcome)."""
-    return _create(
-        attempt_id=uuid.uuid4(),
-        actor=actor,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        ticket=ticket,
-        reason=reason,
-        correlation_id=correlation_id,
-        result=result,
-        error=error,
-        details=details or {},
-    )
+    once = Attempt(uuid.uuid4(), actor, action, target_type, target_id, **context)
+    return once._write(result, error)
 
 
 @contextmanager
 def attempt(
-    actor: Actor,
-    action: str,
-    *,
-    target_type: str,
-    target_id: str,
-    ticket: str = "",
-    reason: str = "",
-    correlation_id: str = "",
-    details: dict[str, Any] | None = None,
+    actor: Actor, action: str, *, target_type: str, target_id: str, **context: Unpack[Context]
 ) -> Iterator[Attempt]:
     """Record intent now and the outcome when the block ends (failed if it raised)."""
-    current = Attempt(
-        attempt_id=uuid.uuid4(),
-        actor=actor,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        ticket=ticket,
-        reason=reason,
-        correlation_id=correlation_id,
-        details=dict(details or {}),
-    )
+    current = Attempt(uuid.uuid4(), actor, action, target_type, target_id, **context)
     current._write(AuditEvent.STARTED)
     current.outcome = None
     try:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -130,3 +134,25 @@ def translate(exc: Exception, *, operation: str = "") -> AwsError:
     if isinstance(exc, BotoCoreError):
         return AwsUnavailable(f"AWS call failed{where}: {exc}")
     return AwsError(f"{exc}{where}")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def none_when(
+    missing: type[AwsError],
+) -> Callable[[Callable[P, R]], Callable[P, R | None]]:
+    """A look-up that answers None where AWS raises `missing` ("not found" is None)."""
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R | None]:
+        @wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
+            try:
+                return fn(*args, **kwargs)
+            except missing:
+                return None
+
+        return wrapper
+
+    return decorate

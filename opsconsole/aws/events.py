@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from .clients import AwsEnvironment, aws_call, client
-from .errors import ResourceNotFound
+from .errors import ResourceNotFound, none_when
 
 PUT_EVENTS_BATCH = 10  # the API's maximum entries a call
 
@@ -88,18 +88,11 @@ def list_archives(env: AwsEnvironment | None = None) -> list[Archive]:
         kwargs["NextToken"] = page["NextToken"]
 
 
+@none_when(ResourceNotFound)
 @aws_call("DescribeArchive")
-def _describe_archive(name: str, env: AwsEnvironment | None) -> dict[str, Any]:
-    result: dict[str, Any] = client("events", env).describe_archive(ArchiveName=name)
-    return result
-
-
-def describe_archive(name: str, env: AwsEnvironment | None = None) -> Archive | None:
+def describe_archive(name: str, env: AwsEnvironment | None = None) -> Archive:
     """One archive, or None when it does not exist."""
-    try:
-        return _archive(_describe_archive(name, env))
-    except ResourceNotFound:
-        return None
+    return _archive(client("events", env).describe_archive(ArchiveName=name))
 
 
 @aws_call("StartReplay")

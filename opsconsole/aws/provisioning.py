@@ -4,6 +4,7 @@ writes. The embedded demo world builds itself through these; the console never d
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,17 +34,25 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+def _existing(describe: Callable[[], Any]) -> str | None:
+    """What `describe` answers (an ARN), or None when the resource does not exist yet."""
+    try:
+        return str(describe())
+    except ClientError as exc:
+        if _code(exc) != "ResourceNotFoundException":
+            raise
+    return None
+
+
 @aws_call("CreateTable")
 def ensure_table(
     name: str, pk: str, sk: str | None = None, env: AwsEnvironment | None = None
 ) -> str:
     """Create an on-demand table with string keys unless it exists; return its ARN."""
     ddb = client("dynamodb", env)
-    try:
-        return str(ddb.describe_table(TableName=name)["Table"]["TableArn"])
-    except ClientError as exc:
-        if _code(exc) != "ResourceNotFoundException":
-            raise
+    arn = _existing(lambda: ddb.describe_table(TableName=name)["Table"]["TableArn"])
+    if arn is not None:
+        return arn
     keys = [{"AttributeName": pk, "KeyType": "HASH"}]
     attrs = [{"AttributeName": pk, "AttributeType": "S"}]
     if sk:
@@ -156,12 +165,9 @@ def send_messages(
 def ensure_event_bus(name: str, env: AwsEnvironment | None = None) -> str:
     """Create a custom event bus unless it exists; return its ARN."""
     events = client("events", env)
-    try:
-        return str(events.describe_event_bus(Name=name)["Arn"])
-    except ClientError as exc:
-        if _code(exc) != "ResourceNotFoundException":
-            raise
-    return str(events.create_event_bus(Name=name)["EventBusArn"])
+    return _existing(lambda: events.describe_event_bus(Name=name)["Arn"]) or str(
+        events.create_event_bus(Name=name)["EventBusArn"]
+    )
 
 
 @aws_call("PutRule")
@@ -191,12 +197,7 @@ def ensure_archive(
 ) -> str:
     """Archive every event on a bus unless the archive exists; return its ARN."""
     events = client("events", env)
-    try:
-        return str(events.describe_archive(ArchiveName=name)["ArchiveArn"])
-    except ClientError as exc:
-        if _code(exc) != "ResourceNotFoundException":
-            raise
-    return str(
+    return _existing(lambda: events.describe_archive(ArchiveName=name)["ArchiveArn"]) or str(
         events.create_archive(
             ArchiveName=name,
             EventSourceArn=bus_arn,

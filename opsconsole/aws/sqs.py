@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .clients import AwsEnvironment, aws_call, client
-from .errors import QueueNotFound
+from .errors import QueueNotFound, none_when
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class MoveTask:
     failure_reason: str | None = None
 
 
+@none_when(QueueNotFound)
 @aws_call("GetQueueUrl")
 def _queue_url(name: str, env: AwsEnvironment | None) -> str:
     return str(client("sqs", env).get_queue_url(QueueName=name)["QueueUrl"])
@@ -62,10 +63,7 @@ def queue_url(name_or_url: str, env: AwsEnvironment | None = None) -> str | None
     """The queue's URL (a URL is returned as is); None when the queue does not exist."""
     if name_or_url.startswith(("http://", "https://")):
         return name_or_url
-    try:
-        return _queue_url(name_or_url, env)
-    except QueueNotFound:
-        return None
+    return _queue_url(name_or_url, env)
 
 
 def _require_url(name_or_url: str, env: AwsEnvironment | None) -> str:

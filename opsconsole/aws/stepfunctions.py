@@ -6,12 +6,12 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .clients import AwsEnvironment, aws_call, client
-from .errors import ExecutionNotFound, StateMachineNotFound, translate
+from .errors import ExecutionNotFound, StateMachineNotFound, none_when, translate
 
 HISTORY_PAGE_SIZE = 1000  # the API's maximum
 HISTORY_MAX_EVENTS = 25_000  # a Standard execution's maximum
@@ -26,6 +26,8 @@ class StateMachine:
 
 @dataclass(frozen=True)
 class ExecutionSummary:
+    """An execution as ListExecutions lists it."""
+
     arn: str
     name: str
     state_machine_arn: str
@@ -35,19 +37,14 @@ class ExecutionSummary:
     redrive_count: int = 0
 
 
-@dataclass(frozen=True)
-class Execution:
-    arn: str
-    name: str
-    state_machine_arn: str
-    status: str
-    started_at: datetime
-    stopped_at: datetime | None
+@dataclass(frozen=True, kw_only=True)
+class Execution(ExecutionSummary):
+    """An execution as DescribeExecution tells it: the summary, its input, output and error."""
+
     input: str | None
     output: str | None
     error: str | None
     cause: str | None
-    redrive_count: int = 0
     redrive_status: str | None = None
     redrive_status_reason: str | None = None
 
@@ -74,8 +71,12 @@ class HistoryPage:
     next_token: str | None
 
 
-def _summary(item: dict[str, Any]) -> ExecutionSummary:
-    return ExecutionSummary(
+_Summary = TypeVar("_Summary", bound=ExecutionSummary)
+
+
+def _execution(item: dict[str, Any], cls: type[_Summary], **detail: Any) -> _Summary:
+    # ListExecutions and DescribeExecution name the summary's fields alike.
+    return cls(
         arn=item["executionArn"],
         name=item["name"],
         state_machine_arn=item["stateMachineArn"],
@@ -83,6 +84,7 @@ def _summary(item: dict[str, Any]) -> ExecutionSummary:
         started_at=item["startDate"],
         stopped_at=item.get("stopDate"),
         redrive_count=item.get("redriveCount", 0),
+        **detail,
     )
 
 
@@ -119,37 +121,25 @@ def iter_executions(
                 raise StateMachineNotFound(str(error)) from exc
             raise error from exc
         for item in page.get("executions", []):
-            yield _summary(item)
+            yield _execution(item, ExecutionSummary)
         token = page.get("nextToken")
         if not token:
             return
         kwargs["nextToken"] = token
 
 
+@none_when(ExecutionNotFound)
 @aws_call("DescribeExecution")
-def _describe(arn: str, env: AwsEnvironment | None) -> dict[str, Any]:
-    result: dict[str, Any] = client("stepfunctions", env).describe_execution(executionArn=arn)
-    return result
-
-
-def describe_execution(arn: str, env: AwsEnvironment | None = None) -> Execution | None:
+def describe_execution(arn: str, env: AwsEnvironment | None = None) -> Execution:
     """The execution's current state, input and output; None when it does not exist."""
-    try:
-        d = _describe(arn, env)
-    except ExecutionNotFound:
-        return None
-    return Execution(
-        arn=d["executionArn"],
-        name=d["name"],
-        state_machine_arn=d["stateMachineArn"],
-        status=d["status"],
-        started_at=d["startDate"],
-        stopped_at=d.get("stopDate"),
+    d = client("stepfunctions", env).describe_execution(executionArn=arn)
+    return _execution(
+        d,
+        Execution,
         input=d.get("input"),
         output=d.get("output"),
         error=d.get("error"),
         cause=d.get("cause"),
-        redrive_count=d.get("redriveCount", 0),
         redrive_status=d.get("redriveStatus"),
         redrive_status_reason=d.get("redriveStatusReason"),
     )
@@ -175,11 +165,13 @@ def get_history_page(
     arn: str, next_token: str | None = None, env: AwsEnvironment | None = None
 ) -> HistoryPage:
     """One page (up to 1,000 events, oldest first) of an execution's history."""
-    kwargs: dict[str, Any] = {
-        "executionArn": arn,
-        "maxResults": HISTORY_PAGE_SIZE,
-        "includeExecutionData": True,
-    }
+    return _history_page(arn, next_token, env, maxResults=HISTORY_PAGE_SIZE)
+
+
+def _history_page(
+    arn: str, next_token: str | None, env: AwsEnvironment | None, **params: Any
+) -> HistoryPage:
+    kwargs: dict[str, Any] = {"executionArn": arn, "includeExecutionData": True, **params}
     if next_token:
         kwargs["nextToken"] = next_token
     page = client("stepfunctions", env).get_execution_history(**kwargs)
@@ -229,7 +221,7 @@ def list_executions_page(
             raise StateMachineNotFound(str(error)) from exc
         raise error from exc
     return ExecutionPage(
-        executions=tuple(_summary(item) for item in page.get("executions", [])),
+        executions=tuple(_execution(item, ExecutionSummary) for item in page.get("executions", [])),
         next_token=page.get("nextToken"),
     )
 
@@ -238,18 +230,10 @@ def list_executions_page(
 def _history_newest_first(
     arn: str, max_results: int, next_token: str | None, env: AwsEnvironment | None
 ) -> HistoryPage:
-    kwargs: dict[str, Any] = {
-        "executionArn": arn,
-        "maxResults": max_results,
-        "reverseOrder": True,
-        "includeExecutionData": True,
-    }
-    if next_token:
-        kwargs["nextToken"] = next_token
-    page = client("stepfunctions", env).get_execution_history(**kwargs)
+    page = _history_page(arn, next_token, env, maxResults=max_results, reverseOrder=True)
     # Newest first whatever the endpoint did with reverseOrder (some emulators ignore it).
-    events = sorted((_event(e) for e in page.get("events", [])), key=lambda e: -e.id)
-    return HistoryPage(events=tuple(events), next_token=page.get("nextToken"))
+    events = sorted(page.events, key=lambda e: -e.id)
+    return HistoryPage(events=tuple(events), next_token=page.next_token)
 
 
 def get_history_tail(

@@ -113,6 +113,8 @@ def _task(resource: str, parameters: dict[str, Any], nxt: str | None, **extra: A
         "Resource": resource,
         "Parameters": parameters,
         "ResultPath": None,
+        # Every task retries transient errors; a state may ask for other retries.
+        "Retry": _retry(),
     }
     state.update(extra)
     if nxt is None:
@@ -188,7 +190,6 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
             UPDATE_ITEM,
             params,
             nxt,
-            Retry=_retry(),
             Catch=[
                 {"ErrorEquals": [CONDITION_FAILED], "ResultPath": None, "Next": nxt},
                 {
@@ -199,6 +200,11 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
             ],
         )
 
+    # One item of a Map over the order's items: its reservation row.
+    reservation_key = {
+        "pk": {"S.$": "States.Format('ORDER#{}', $.orderId)"},
+        "sk": {"S.$": "States.Format('RESERVATION#{}', $.sku)"},
+    }
     reserve_item = {
         "StartAt": "ReserveStock",
         "States": {
@@ -212,15 +218,13 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                     "ExpressionAttributeValues": {":qty": _n("$.qty")},
                 },
                 "RecordReservation",
-                Retry=_retry(),
             ),
             "RecordReservation": _task(
                 PUT_ITEM,
                 {
                     "TableName": orders,
                     "Item": {
-                        "pk": {"S.$": "States.Format('ORDER#{}', $.orderId)"},
-                        "sk": {"S.$": "States.Format('RESERVATION#{}', $.sku)"},
+                        **reservation_key,
                         "sku": _s("$.sku"),
                         "qty": _n("$.qty"),
                         "status": {"S": "RESERVED"},
@@ -228,7 +232,6 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                     },
                 },
                 None,
-                Retry=_retry(),
             ),
         },
     }
@@ -239,14 +242,10 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                 DELETE_ITEM,
                 {
                     "TableName": orders,
-                    "Key": {
-                        "pk": {"S.$": "States.Format('ORDER#{}', $.orderId)"},
-                        "sk": {"S.$": "States.Format('RESERVATION#{}', $.sku)"},
-                    },
+                    "Key": reservation_key,
                     "ConditionExpression": "attribute_exists(pk)",
                 },
                 "RestoreStock",
-                Retry=_retry(),
                 Catch=[{"ErrorEquals": [CONDITION_FAILED], "Next": "NothingReserved"}],
             ),
             "RestoreStock": _task(
@@ -258,7 +257,6 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                     "ExpressionAttributeValues": {":qty": _n("$.qty")},
                 },
                 None,
-                Retry=_retry(),
             ),
             "NothingReserved": {"Type": "Succeed"},
         },
@@ -293,7 +291,6 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                 "ExpressionAttributeValues": {":confirmed": {"S": "CONFIRMED"}},
             },
             "Checks",
-            Retry=_retry(),
             Catch=_catch("OrderRejected"),
         ),
         "OrderRejected": {
@@ -318,7 +315,6 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                                 "ConsistentRead": True,
                             },
                             None,
-                            Retry=_retry(),
                         )
                     },
                 },
@@ -334,7 +330,6 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                                 {":score": {"N": "3"}},
                             ),
                             None,
-                            Retry=_retry(),
                         )
                     },
                 },
@@ -414,14 +409,12 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                 "ConditionExpression": ":token <> :declining",
             },
             "BurnLoyaltyPoints",
-            Retry=_retry(),
             Catch=_catch("ReleaseInventory"),
         ),
         "BurnLoyaltyPoints": _task(
             UPDATE_ITEM,
             stamp("LOYALTY", "BURNED", ", points = :points", {":points": _n("$.data.amount")}),
             "ScheduledDispatch",
-            Retry=_retry(),
             Catch=_catch("RefundPayment"),
         ),
         "ScheduledDispatch": {
@@ -474,7 +467,6 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                 {":postcode": _s("$.data.shipping.postcode")},
             ),
             "QueueShipment",
-            Retry=_retry(),
             Catch=_catch("CancelShipment"),
         ),
         "QueueShipment": _task(
@@ -490,14 +482,12 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                 "MessageAttributes": _correlation_attribute(),
             },
             "MarkConfirmed",
-            Retry=_retry(),
             Catch=_catch("CancelShipment"),
         ),
         "MarkConfirmed": _task(
             UPDATE_ITEM,
             stamp("META", "CONFIRMED"),
             "PublishOrderConfirmed",
-            Retry=_retry(),
             Catch=_catch("CancelShipment"),
         ),
         # The order is confirmed: a missing event is redriven, never compensated.
@@ -517,7 +507,6 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                 ]
             },
             None,
-            Retry=_retry(),
         ),
         # --- compensation, in reverse ----------------------------------------------------
         "CancelShipment": compensation(undo("SHIPMENT", "CANCELLED"), "RestoreLoyaltyPoints"),
@@ -542,7 +531,6 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                 {":error": _s("$.failure.Error")},
             ),
             "PublishOrderFailed",
-            Retry=_retry(),
             Catch=_catch("MarkNeedsReview", "$.compensationFailure"),
         ),
         "PublishOrderFailed": _task(
@@ -560,7 +548,6 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                 ]
             },
             "ReportFailure",
-            Retry=_retry(),
             Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "ReportFailure"}],
         ),
         # The execution fails with the error that started the compensation; a Fail state
@@ -601,7 +588,6 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
             UPDATE_ITEM,
             stamp("META", "NEEDS_REVIEW"),
             "NeedsReview",
-            Retry=_retry(),
         ),
         "NeedsReview": {
             "Type": "Fail",
@@ -623,7 +609,13 @@ def account_closure(t: Targets) -> dict[str, Any]:
     """The closure saga: validate, approve (four eyes), anonymize, bill, delete, notify."""
     accounts = t.accounts_table
 
-    def profile_update(expression: str, values: dict[str, Any], **extra: Any) -> dict:
+    def profile_update(
+        expression: str,
+        values: dict[str, Any],
+        nxt: str | None,
+        catch: list[dict[str, Any]] | None = None,
+        **extra: Any,
+    ) -> dict:
         params: dict[str, Any] = {
             "TableName": accounts,
             "Key": _account_key("PROFILE"),
@@ -632,7 +624,7 @@ def account_closure(t: Targets) -> dict[str, Any]:
             "ExpressionAttributeValues": values,
         }
         params.update(extra)
-        return params
+        return _task(UPDATE_ITEM, params, nxt, **({"Catch": catch} if catch else {}))
 
     def notice(event: str) -> dict[str, Any]:
         return {
@@ -643,24 +635,36 @@ def account_closure(t: Targets) -> dict[str, Any]:
             "occurredAt.$": "$$.State.EnteredTime",
         }
 
-    failure_catch = _catch("PublishCriticalAlert")
+    # Past the approval, a step that keeps failing raises the critical alert.
+    critical_alert = _catch("PublishCriticalAlert")
+
+    def guarded(resource: str, params: dict[str, Any], nxt: str | None, **extra: Any) -> dict:
+        return _task(resource, params, nxt, Catch=critical_alert, **extra)
+
+    def publish(topic_arn: str, message: dict[str, Any], nxt: str) -> dict:
+        return guarded(
+            SNS_PUBLISH,
+            {
+                "TopicArn": topic_arn,
+                "Message": message,
+                "MessageAttributes": _correlation_attribute(),
+            },
+            nxt,
+        )
+
     states: dict[str, Any] = {
-        "ValidateClosure": _task(
-            UPDATE_ITEM,
-            profile_update(
-                "SET #status = :pending, closure_request_id = :exec, closure_requested_at = :at",
-                {
-                    ":pending": {"S": "pending_deletion"},
-                    ":active": {"S": "active"},
-                    ":exec": _s("$$.Execution.Id"),
-                    ":at": _s("$$.State.EnteredTime"),
-                },
-                # The account exists and is active (not already pending_deletion or deleted).
-                ConditionExpression="attribute_exists(pk) AND #status = :active",
-            ),
+        "ValidateClosure": profile_update(
+            "SET #status = :pending, closure_request_id = :exec, closure_requested_at = :at",
+            {
+                ":pending": {"S": "pending_deletion"},
+                ":active": {"S": "active"},
+                ":exec": _s("$$.Execution.Id"),
+                ":at": _s("$$.State.EnteredTime"),
+            },
             "AwaitClosureApproval",
-            Retry=_retry(),
-            Catch=_catch("ClosureNotAllowed"),
+            _catch("ClosureNotAllowed"),
+            # The account exists and is active (not already pending_deletion or deleted).
+            ConditionExpression="attribute_exists(pk) AND #status = :active",
         ),
         "ClosureNotAllowed": {
             "Type": "Fail",
@@ -686,14 +690,10 @@ def account_closure(t: Targets) -> dict[str, Any]:
             "Next": "AnonymizeUserData",
             "Catch": _catch("ReactivateAccount"),
         },
-        "ReactivateAccount": _task(
-            UPDATE_ITEM,
-            profile_update(
-                "SET #status = :active REMOVE closure_request_id",
-                {":active": {"S": "active"}},
-            ),
+        "ReactivateAccount": profile_update(
+            "SET #status = :active REMOVE closure_request_id",
+            {":active": {"S": "active"}},
             "ClosureRejected",
-            Retry=_retry(),
         ),
         "ClosureRejected": {
             "Type": "Fail",
@@ -701,23 +701,19 @@ def account_closure(t: Targets) -> dict[str, Any]:
             "Cause": "The closure was rejected or its approval timed out; the account is active.",
         },
         # PII is hashed, not deleted, so references to the account stay intact.
-        "AnonymizeUserData": _task(
-            UPDATE_ITEM,
-            profile_update(
-                "SET email = :email, #name = :anon, phone = :anon, anonymized_at = :at",
-                {
-                    ":email": {"S.$": "States.Hash($.data.email, 'SHA-256')"},
-                    ":anon": {"S.$": "States.Hash($.data.accountId, 'SHA-256')"},
-                    ":at": _s("$$.State.EnteredTime"),
-                },
-                ExpressionAttributeNames={"#name": "name"},
-                ConditionExpression="attribute_not_exists(legal_hold)",
-            ),
+        "AnonymizeUserData": profile_update(
+            "SET email = :email, #name = :anon, phone = :anon, anonymized_at = :at",
+            {
+                ":email": {"S.$": "States.Hash($.data.email, 'SHA-256')"},
+                ":anon": {"S.$": "States.Hash($.data.accountId, 'SHA-256')"},
+                ":at": _s("$$.State.EnteredTime"),
+            },
             "HandleBilling",
-            Retry=_retry(),
-            Catch=failure_catch,
+            critical_alert,
+            ExpressionAttributeNames={"#name": "name"},
+            ConditionExpression="attribute_not_exists(legal_hold)",
         ),
-        "HandleBilling": _task(
+        "HandleBilling": guarded(
             UPDATE_ITEM,
             {
                 "TableName": accounts,
@@ -733,27 +729,16 @@ def account_closure(t: Targets) -> dict[str, Any]:
             "DeleteResourceMetadata",
             # The payment provider's errors are retried 3 times, backoff 2.0.
             Retry=_retry(3, [CONDITION_FAILED, *TRANSIENT_ERRORS]),
-            Catch=failure_catch,
         ),
-        "DeleteResourceMetadata": _task(
+        "DeleteResourceMetadata": guarded(
             DELETE_ITEM,
             {"TableName": accounts, "Key": _account_key("RESOURCES")},
             "PublishComplianceEvent",
-            Retry=_retry(),
-            Catch=failure_catch,
         ),
-        "PublishComplianceEvent": _task(
-            SNS_PUBLISH,
-            {
-                "TopicArn": t.compliance_topic_arn,
-                "Message": notice("AccountClosed"),
-                "MessageAttributes": _correlation_attribute(),
-            },
-            "SendConfirmationEmail",
-            Retry=_retry(),
-            Catch=failure_catch,
+        "PublishComplianceEvent": publish(
+            t.compliance_topic_arn, notice("AccountClosed"), "SendConfirmationEmail"
         ),
-        "SendConfirmationEmail": _task(
+        "SendConfirmationEmail": guarded(
             SQS_SEND,
             {
                 "QueueUrl": t.closure_emails_url,
@@ -766,29 +751,15 @@ def account_closure(t: Targets) -> dict[str, Any]:
                 "MessageAttributes": _correlation_attribute(),
             },
             "NotifyAccounting",
-            Retry=_retry(),
-            Catch=failure_catch,
         ),
-        "NotifyAccounting": _task(
-            SNS_PUBLISH,
-            {
-                "TopicArn": t.accounting_topic_arn,
-                "Message": notice("AccountClosedForBilling"),
-                "MessageAttributes": _correlation_attribute(),
-            },
-            "MarkDeleted",
-            Retry=_retry(),
-            Catch=failure_catch,
+        "NotifyAccounting": publish(
+            t.accounting_topic_arn, notice("AccountClosedForBilling"), "MarkDeleted"
         ),
-        "MarkDeleted": _task(
-            UPDATE_ITEM,
-            profile_update(
-                "SET #status = :deleted, deleted_at = :at",
-                {":deleted": {"S": "deleted"}, ":at": _s("$$.State.EnteredTime")},
-            ),
+        "MarkDeleted": profile_update(
+            "SET #status = :deleted, deleted_at = :at",
+            {":deleted": {"S": "deleted"}, ":at": _s("$$.State.EnteredTime")},
             None,
-            Retry=_retry(),
-            Catch=failure_catch,
+            critical_alert,
         ),
         "PublishCriticalAlert": _task(
             SNS_PUBLISH,
@@ -805,7 +776,6 @@ def account_closure(t: Targets) -> dict[str, Any]:
                 "MessageAttributes": _correlation_attribute(),
             },
             "ClosureFailed",
-            Retry=_retry(),
             Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "ClosureFailed"}],
         ),
         "ClosureFailed": {

@@ -1,17 +1,10 @@
-from django.apps import AppConfig
+from opsconsole import plugins
 
 
-class IdentityConfig(AppConfig):
+class IdentityConfig(plugins.PluginConfig):
     name = "opsconsole.identity"
-    label = "identity"
-    verbose_name = "Identity"
+    nav = plugins.Nav(order=60, label="API tokens", url_name="identity:tokens", role="admin")
 
     def ready(self) -> None:
-        from opsconsole import plugins
-
+        super().ready()
         from . import checks  # noqa: F401 - registers the deployment checks
-        from .roles import ADMIN
-
-        plugins.register_nav(
-            "identity", order=60, label="API tokens", url_name="identity:tokens", role=ADMIN
-        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from opsconsole.registry import Fields, Invalid, Registry, Section, unique
+from opsconsole.registry import Fields, Invalid, Registry, Section, named_entries
 
 ALERT_SEVERITIES = ("info", "warning", "critical")
 ALERT_COMPARISONS = (">", ">=", "<", "<=")
@@ -28,45 +28,34 @@ class AlertRule:
     target: str | None = None  # the queue, kind or resource it watches
 
 
-def parse_alert_rules(
-    entries: list[Fields], registry: Registry, line: int
-) -> tuple[AlertRule, ...]:
-    rules: list[AlertRule] = []
-    seen: dict[str, int] = {}
-    for s in entries:
-        name = s.text("name")
-        unique(name, seen, s)
-        dims = {k: str(v.value) for k, v in s.mapping("dimensions").items()}
-        signal = s.text("signal", "metric")
-        namespace = s.text("namespace", required=False)
-        metric = s.text("metric", required=False)
-        if signal == "metric" and not (namespace and metric):
-            raise Invalid(
-                s.node.line, f"{s.where}.metric", "a metric rule needs both namespace and metric"
-            )
-        rules.append(
-            AlertRule(
-                name=name,
-                description=s.text("description", name),
-                severity=s.choice("severity", ALERT_SEVERITIES, "warning"),
-                comparison=s.choice("comparison", ALERT_COMPARISONS, ">"),
-                threshold=s.number("threshold"),
-                signal=signal,
-                namespace=namespace,
-                metric=metric,
-                dimensions=dims,
-                stat=s.text("stat", "Maximum"),
-                period_seconds=s.integer("period_seconds", 60, minimum=1),
-                for_evaluations=s.integer("for_evaluations", 1, minimum=1),
-                target=s.text("target", required=False),
-            )
+def _alert_rule(s: Fields, name: str, registry: Registry) -> AlertRule:
+    dims = {k: str(v.value) for k, v in s.mapping("dimensions").items()}
+    signal = s.text("signal", "metric")
+    namespace = s.text("namespace", required=False)
+    metric = s.text("metric", required=False)
+    if signal == "metric" and not (namespace and metric):
+        raise Invalid(
+            s.node.line, f"{s.where}.metric", "a metric rule needs both namespace and metric"
         )
-        s.done()
-    return tuple(rules)
+    return AlertRule(
+        name=name,
+        description=s.text("description", name),
+        severity=s.choice("severity", ALERT_SEVERITIES, "warning"),
+        comparison=s.choice("comparison", ALERT_COMPARISONS, ">"),
+        threshold=s.number("threshold"),
+        signal=signal,
+        namespace=namespace,
+        metric=metric,
+        dimensions=dims,
+        stat=s.text("stat", "Maximum"),
+        period_seconds=s.integer("period_seconds", 60, minimum=1),
+        for_evaluations=s.integer("for_evaluations", 1, minimum=1),
+        target=s.text("target", required=False),
+    )
 
 
 def alert_rules(registry: Registry) -> tuple[AlertRule, ...]:
     return registry.section("alert_rules")
 
 
-SECTIONS = [Section("alert_rules", parse_alert_rules, order=50)]
+SECTIONS = [Section("alert_rules", named_entries(_alert_rule), order=50)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from opsconsole.registry import Fields, Registry, Section, unique
+from opsconsole.registry import Fields, Registry, Section, named_entries
 from sagas.config import known_kind
 
 DLQ_MECHANISMS = ("sqs_redrive", "eventbridge_rule", "lambda_async", "lambda_destination")
@@ -28,44 +28,24 @@ class EventArchive:
     description: str = ""
 
 
-def parse_dlqs(entries: list[Fields], registry: Registry, line: int) -> tuple[DeadLetterQueue, ...]:
-    dlqs: list[DeadLetterQueue] = []
-    seen: dict[str, int] = {}
-    for s in entries:
-        name = s.text("name")
-        unique(name, seen, s)
-        dlqs.append(
-            DeadLetterQueue(
-                name=name,
-                queue=s.text("queue"),
-                mechanism=s.choice("mechanism", DLQ_MECHANISMS, "sqs_redrive"),
-                source=s.text("source", required=False),
-                kind=known_kind(s, "kind", registry, required=False),
-                description=s.text("description", "", required=False) or "",
-            )
-        )
-        s.done()
-    return tuple(dlqs)
+def _dlq(s: Fields, name: str, registry: Registry) -> DeadLetterQueue:
+    return DeadLetterQueue(
+        name=name,
+        queue=s.text("queue"),
+        mechanism=s.choice("mechanism", DLQ_MECHANISMS, "sqs_redrive"),
+        source=s.text("source", required=False),
+        kind=known_kind(s, "kind", registry, required=False),
+        description=s.text("description", "", required=False) or "",
+    )
 
 
-def parse_archives(
-    entries: list[Fields], registry: Registry, line: int
-) -> tuple[EventArchive, ...]:
-    archives: list[EventArchive] = []
-    seen: dict[str, int] = {}
-    for s in entries:
-        name = s.text("name")
-        unique(name, seen, s)
-        archives.append(
-            EventArchive(
-                name=name,
-                archive=s.text("archive"),
-                bus=s.text("bus"),
-                description=s.text("description", "", required=False) or "",
-            )
-        )
-        s.done()
-    return tuple(archives)
+def _archive(s: Fields, name: str, registry: Registry) -> EventArchive:
+    return EventArchive(
+        name=name,
+        archive=s.text("archive"),
+        bus=s.text("bus"),
+        description=s.text("description", "", required=False) or "",
+    )
 
 
 def dlqs(registry: Registry) -> tuple[DeadLetterQueue, ...]:
@@ -77,6 +57,6 @@ def archives(registry: Registry) -> tuple[EventArchive, ...]:
 
 
 SECTIONS = [
-    Section("dlqs", parse_dlqs, order=30),
-    Section("archives", parse_archives, order=40),
+    Section("dlqs", named_entries(_dlq), order=30),
+    Section("archives", named_entries(_archive), order=40),
 ]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from opsconsole.aws import events, sns, sqs, stepfunctions
 from opsconsole.emulator import world
+from opsconsole.recovery.config import dlqs
 from opsconsole.registry import get_registry
 
 
 def test_it_creates_every_resource_the_registry_names(aws):
     built = world.build()
     registry = get_registry()
-    for queue in [q.queue for q in registry.approval_queues] + [d.queue for d in registry.dlqs]:
+    for queue in [q.queue for q in registry.approval_queues] + [d.queue for d in dlqs(registry)]:
         assert sqs.queue_url(queue) is not None, queue
     assert events.describe_archive("orders-archive") is not None
     names = {sm.name for sm in stepfunctions.list_state_machines()}

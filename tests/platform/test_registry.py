@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from opsconsole.recovery.config import archives, dlqs
 from opsconsole.registry import RegistryError, json_path_get, load
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.yaml"
@@ -49,8 +50,10 @@ def test_it_loads_the_demo_registry_with_both_kinds():
     assert "MarkCompensated" in orders.compensation_steps
     assert registry.kinds["closures"].four_eyes is True
     assert {q.name for q in registry.approval_queues} == {"order-approvals", "closure-approvals"}
-    assert registry.dlq("order-events-rule-dlq").mechanism == "eventbridge_rule"
-    assert registry.archive("orders-archive").bus == "orders-bus"
+    assert {d.name: d for d in dlqs(registry)}["order-events-rule-dlq"].mechanism == (
+        "eventbridge_rule"
+    )
+    assert {a.name: a for a in archives(registry)}["orders-archive"].bus == "orders-bus"
 
 
 def test_it_loads_a_minimal_file_with_defaults(tmp_path):
@@ -58,7 +61,7 @@ def test_it_loads_a_minimal_file_with_defaults(tmp_path):
     kind = registry.kinds["orders"]
     assert kind.singular == "order"
     assert kind.sla_for("Anything") == 300
-    assert registry.dlqs == ()
+    assert dlqs(registry) == ()
 
 
 def test_it_names_file_and_line_of_a_syntax_error(tmp_path):

@@ -7,6 +7,8 @@ from datetime import datetime
 from django.db import models
 from django.utils import timezone
 
+from sagas.models import NamedByBusinessKey
+
 
 class ApprovalStatus(models.TextChoices):
     PENDING = "pending", "Waiting for approval"
@@ -35,7 +37,7 @@ class Decision(models.TextChoices):
     REJECT = "reject", "Reject"
 
 
-class ApprovalRequest(models.Model):
+class ApprovalRequest(NamedByBusinessKey, models.Model):  # noqa: DJ008 - __str__ inherited
     """One waiting `waitForTaskToken` step: what is asked, by whom, until when."""
 
     saga = models.ForeignKey(
@@ -102,9 +104,6 @@ class ApprovalRequest(models.Model):
             models.Index(fields=["kind", "status", "deadline"], name="approval_kind_status"),
             models.Index(fields=["claimed_by", "status"], name="approval_claimed"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.business_key} ({self.status})"
 
     def __repr__(self) -> str:
         # Never the token, not even encrypted.

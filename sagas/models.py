@@ -25,7 +25,19 @@ ACTIVE_STATUSES = (SagaStatus.RUNNING, SagaStatus.WAITING)
 TERMINAL_SFN_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
-class Saga(models.Model):
+class NamedByBusinessKey:
+    """Shown as a person says it: "orders 8842 (waiting)". For the saga, and for what
+    belongs to one saga of a kind and key (its approval requests)."""
+
+    kind: str
+    business_key: str
+    status: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.business_key} ({self.status})"
+
+
+class Saga(NamedByBusinessKey, models.Model):
     kind = models.CharField(max_length=40)
     execution_arn = models.CharField(max_length=512, unique=True)
     execution_name = models.CharField(max_length=80, db_index=True)
@@ -70,9 +82,6 @@ class Saga(models.Model):
             models.Index(fields=["status", "history_checked_at"], name="saga_active_refresh"),
             models.Index(fields=["-started_at", "-id"], name="saga_started"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.business_key} ({self.status})"
 
     @property
     def is_active(self) -> bool:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Unpack
 
 from opsconsole.audit.log import Actor
 
 from ..models import ApprovalRequest, Decision
 from .common import not_an_approver, refuse
-from .decisions import decide
+from .decisions import Words, decide
 from .errors import ApprovalError, MixedKinds, RequestNotFound
 
 
@@ -28,11 +29,9 @@ def decide_many(
     *,
     actor: Actor,
     decision: str,
-    reason: str = "",
-    comment: str = "",
-    ticket: str = "",
     idempotency_key: str = "",
     identities: Iterable[str] = (),
+    **words: Unpack[Words],
 ) -> list[BulkItem]:
     """Decide several requests of one kind; each is decided and audited on its own."""
     ids: list[int] = []
@@ -66,11 +65,9 @@ def decide_many(
                 pk,
                 actor=actor,
                 decision=decision,
-                reason=reason,
-                comment=comment,
-                ticket=ticket,
                 idempotency_key=f"{idempotency_key}:{pk}" if idempotency_key else "",
                 identities=identities,
+                **words,
             )
         except ApprovalError as exc:
             items.append(BulkItem(pk, row.summary, False, exc.code, error=exc))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import transaction
 from django.utils import timezone
@@ -55,6 +55,14 @@ REJECTED_ERROR = "Rejected"
 WAIT_RESOURCE = "sendMessage.waitForTaskToken"
 
 
+class Words(TypedDict, total=False):
+    """What a person adds to approve or reject: why, a note, and the ticket it belongs to."""
+
+    reason: str
+    comment: str
+    ticket: str
+
+
 @dataclass(frozen=True)
 class _Submitted:
     """A decision as submitted, trimmed: the words its `ApprovalDecision` row keeps."""
@@ -80,16 +88,18 @@ def decide(
     *,
     actor: Actor,
     decision: str,
-    reason: str = "",
-    comment: str = "",
-    ticket: str = "",
     idempotency_key: str = "",
     identities: Iterable[str] = (),
+    **given: Unpack[Words],
 ) -> DecisionResult:
     """Approve or reject once: the DB transition first, then SendTaskSuccess/Failure."""
     req = get_request(request_id)
     words = _Submitted(
-        decision, reason.strip(), comment.strip(), ticket.strip(), idempotency_key.strip()[:128]
+        decision,
+        given.get("reason", "").strip(),
+        given.get("comment", "").strip(),
+        given.get("ticket", "").strip(),
+        idempotency_key.strip()[:128],
     )
     # One action name per attempted decision, whichever door (page, API, bulk) it came
     # through, and whether it is refused up front, refused late, or carried out.

@@ -562,9 +562,18 @@ def _start_with_execution_timeout(w: World, planned: list[Planned], epoch: int) 
     return failed
 
 
-def _abort(arns: list[str]) -> None:
-    """Stop what an operator stopped by hand, so the world holds ABORTED executions."""
+def _abort(arns: list[str], timeout: float = 20.0) -> None:
+    """Stop what an operator stopped by hand, so the world holds ABORTED executions: a
+    pre-order, once it waits for its dispatch date. (moto loses a stop that arrives before
+    the execution's worker started, or while a Parallel state's branches run.)"""
+    deadline = time.monotonic() + timeout
     for arn in arns:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(AwsError):
+                history = stepfunctions.get_execution_history(arn)
+                if history and history[-1].type == "WaitStateEntered":
+                    break
+            time.sleep(0.1)
         with contextlib.suppress(AwsError):
             stepfunctions.stop_execution(
                 arn, "OperatorStopped", "The customer cancelled the pre-order by phone."

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models, transaction
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 
@@ -66,13 +69,38 @@ class Saga(models.Model):
             # Covering indexes for the status counts (tabs) under the common filters.
             models.Index(fields=["kind", "step_deadline", "status"], name="saga_kind_deadline_st"),
             models.Index(fields=["kind", "current_step", "status"], name="saga_kind_step_status"),
-            models.Index(fields=["kind", "started_at", "status"], name="saga_kind_started_st"),
+            # Also recounts a day's bucket (status, step) from the index alone.
+            models.Index(
+                fields=["kind", "started_at", "status", "current_step"],
+                name="saga_kind_day_st_step",
+            ),
             models.Index(fields=["status", "history_checked_at"], name="saga_active_refresh"),
             models.Index(fields=["-started_at", "-id"], name="saga_started"),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.business_key} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, and recount the row's buckets in SagaCount in the same transaction: the
+        sync's bulk upsert recounts its own, this covers single-row changes (a refresh, the
+        case page seeing a new step) that a later sync would not rewrite."""
+        loaded = getattr(self, "_loaded_bucket", None)
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+            touched = [(self.kind, self.started_at)]
+            if loaded is not None and loaded != touched[0]:
+                touched.append(loaded)
+            refresh_buckets(touched)
+        self._loaded_bucket = (self.kind, self.started_at)
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> Saga:
+        row = super().from_db(db, field_names, values, **kwargs)
+        # The count bucket the row was in, so a save that moves it can fix the old bucket too.
+        if "kind" in field_names and "started_at" in field_names:
+            row._loaded_bucket = (row.kind, row.started_at)
+        return row
 
     @property
     def is_active(self) -> bool:
@@ -105,6 +133,31 @@ class Saga(models.Model):
     def ref(self) -> str:
         """The reference a person (or the ticketing system) can use: `<kind>:<business key>`."""
         return f"{self.kind}:{self.business_key}"
+
+
+class SagaCount(models.Model):
+    """How many sagas of a kind started on one (UTC) day are in each status and step.
+
+    The status tabs answer from here instead of counting the read model: a day of one kind
+    is a few dozen rows however many sagas it holds. It is recounted, per (kind, day) bucket,
+    in the transaction that changes sagas of that bucket (see `refresh_buckets`), so it is exact
+    as of the last committed sync."""
+
+    kind = models.CharField(max_length=40)
+    day = models.DateField()
+    status = models.CharField(max_length=16, choices=SagaStatus.choices)
+    current_step = models.CharField(max_length=80, blank=True, default="")
+    n = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "day", "status", "current_step"], name="saga_count_bucket"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.day} {self.status} {self.current_step or '-'}: {self.n}"
 
 
 class SagaDetail(models.Model):
@@ -163,3 +216,99 @@ class SyncState(models.Model):
         if self.is_stale(now):
             return {"level": "warn", "failing": False, "error": ""}
         return None
+
+
+# --- the status tabs' summary --------------------------------------------------------------
+#
+# A bucket is (kind, UTC day of started_at). Whoever changes sagas recounts the buckets it
+# touched, old and new, in the same transaction, so the summary is exact as of the last
+# commit: the sync's bulk upsert, a single row's save, `sync_sagas --full` rebuilding all.
+# Recounting (rather than adding and subtracting deltas) is what makes it converge when two
+# syncs run at once or a sync is retried: the last recount of a bucket reads every row in it.
+# It lives here, not in a module of its own, because Saga.save needs it.
+
+# Buckets recounted per query: each is one index range, and the OR of a few hundred stays
+# a small statement.
+RECOUNT_BATCH = 200
+INSERT_BATCH = 2000
+
+
+def day_of(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _lock_kinds(kinds: Iterable[str]) -> None:
+    """Serialise recounts of a kind, so a recount never commits over a newer one computed
+    from rows it could not see yet (PostgreSQL; SQLite has one writer at a time anyway)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for kind in sorted(set(kinds)):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ["saga-count:" + kind])
+
+
+def _rows(counted: Iterable[dict[str, Any]]) -> list[SagaCount]:
+    return [
+        SagaCount(
+            kind=r["kind"],
+            day=r["day"],
+            status=r["status"],
+            current_step=r["current_step"],
+            n=r["n"],
+        )
+        for r in counted
+    ]
+
+
+def _count(qs: Any) -> list[dict[str, Any]]:
+    return list(
+        qs.annotate(day=TruncDate("started_at", tzinfo=UTC))
+        .values("kind", "day", "status", "current_step")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
+def refresh_buckets(touched: Iterable[tuple[str, datetime]]) -> None:
+    """Recount the (kind, day) buckets of these (kind, started_at) pairs."""
+    buckets = sorted({(kind, day_of(started)) for kind, started in touched})
+    if not buckets:
+        return
+    with transaction.atomic():
+        _lock_kinds(kind for kind, _ in buckets)
+        for start in range(0, len(buckets), RECOUNT_BATCH):
+            batch = buckets[start : start + RECOUNT_BATCH]
+            rows = Q()
+            summary = Q()
+            for kind, day in batch:
+                rows |= Q(
+                    kind=kind,
+                    started_at__gte=day_start(day),
+                    started_at__lt=day_start(day + timedelta(days=1)),
+                )
+                summary |= Q(kind=kind, day=day)
+            counted = _count(Saga.objects.filter(rows))
+            SagaCount.objects.filter(summary).delete()
+            SagaCount.objects.bulk_create(_rows(counted), batch_size=INSERT_BATCH)
+
+
+def rebuild_counts(kind: str | None = None) -> int:
+    """Recount every bucket (of one kind): the backfill, and what `sync_sagas --full` ends
+    with. Returns the number of summary rows."""
+    with transaction.atomic():
+        kinds = (
+            [kind]
+            if kind
+            else list(Saga.objects.order_by().values_list("kind", flat=True).distinct())
+        )
+        _lock_kinds(kinds)
+        stale = SagaCount.objects.all() if kind is None else SagaCount.objects.filter(kind=kind)
+        stale.delete()
+        sagas = Saga.objects.all() if kind is None else Saga.objects.filter(kind=kind)
+        rows = _rows(_count(sagas))
+        SagaCount.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+    return len(rows)

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 
 
@@ -69,9 +69,9 @@ class Saga(models.Model):
             # Covering indexes for the status counts (tabs) under the common filters.
             models.Index(fields=["kind", "step_deadline", "status"], name="saga_kind_deadline_st"),
             models.Index(fields=["kind", "current_step", "status"], name="saga_kind_step_status"),
-            # Also recounts a day's bucket (status, step) from the index alone.
+            # Also recounts a day's bucket of SagaCount from the index alone.
             models.Index(
-                fields=["kind", "started_at", "status", "current_step"],
+                fields=["kind", "started_at", "status", "current_step", "step_deadline"],
                 name="saga_kind_day_st_step",
             ),
             models.Index(fields=["status", "history_checked_at"], name="saga_active_refresh"),
@@ -136,28 +136,32 @@ class Saga(models.Model):
 
 
 class SagaCount(models.Model):
-    """How many sagas of a kind started on one (UTC) day are in each status and step.
+    """How many sagas of a kind started on one (UTC) day are in each status and step, and,
+    for those with a step deadline, in which hour it falls.
 
     The status tabs answer from here instead of counting the read model: a day of one kind
-    is a few dozen rows however many sagas it holds. It is recounted, per (kind, day) bucket,
-    in the transaction that changes sagas of that bucket (see `refresh_buckets`), so it is exact
-    as of the last committed sync."""
+    is a few dozen rows however many sagas it holds (the deadline hour only splits the
+    active ones, so "stuck" is whole hours of deadlines from here and the current hour
+    live). It is recounted, per (kind, day) bucket, in the transaction that changes sagas of
+    that bucket (see `refresh_buckets`), so it is exact as of the last commit."""
 
     kind = models.CharField(max_length=40)
     day = models.DateField()
     status = models.CharField(max_length=16, choices=SagaStatus.choices)
     current_step = models.CharField(max_length=80, blank=True, default="")
+    deadline_hour = models.DateTimeField(null=True, blank=True)
     n = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["kind", "day", "status", "current_step"], name="saga_count_bucket"
-            )
-        ]
+        # Buckets are replaced whole under a per-kind lock, so no uniqueness is needed.
+        indexes = [models.Index(fields=["kind", "day"], name="saga_count_kind_day")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.day} {self.status} {self.current_step or '-'}: {self.n}"
+
+    @staticmethod
+    def hour_of(moment: datetime) -> datetime:
+        return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 class SagaDetail(models.Model):
@@ -258,6 +262,7 @@ def _rows(counted: Iterable[dict[str, Any]]) -> list[SagaCount]:
             day=r["day"],
             status=r["status"],
             current_step=r["current_step"],
+            deadline_hour=r["deadline_hour"],
             n=r["n"],
         )
         for r in counted
@@ -266,9 +271,12 @@ def _rows(counted: Iterable[dict[str, Any]]) -> list[SagaCount]:
 
 def _count(qs: Any) -> list[dict[str, Any]]:
     return list(
-        qs.annotate(day=TruncDate("started_at", tzinfo=UTC))
-        .values("kind", "day", "status", "current_step")
-        .annotate(n=Count("id"))
+        qs.annotate(
+            day=TruncDate("started_at", tzinfo=UTC),
+            deadline_hour=TruncHour("step_deadline", tzinfo=UTC),
+        )
+        .values("kind", "day", "status", "current_step", "deadline_hour")
+        .annotate(n=Count("*"))
         .order_by()
     )
 

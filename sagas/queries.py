@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -204,25 +204,26 @@ def status_counts(
 ) -> dict[str, int]:
     """How many sagas per status under the other filters (the tabs), in one query.
 
-    Whole days come from the SagaCount summary (exact as of the last committed sync), the
-    partial days at the edges of a time window are counted on the indexed rows, and so are
-    a search and "stuck", which narrow to few rows the summary cannot tell apart. With a
-    `version` (the kind's last sync), the counts are also kept for a few seconds."""
+    Whole days come from the SagaCount summary (exact as of the last commit), the partial
+    days at the edges of a time window are counted on the indexed rows, and so are the
+    deadlines of the current hour under "stuck" and a search (which narrows to few rows the
+    summary cannot tell apart). With a `version` (the kind's last sync), the counts are also
+    kept for a few seconds."""
     key = _counts_key(kind, filters, version) if version is not None else None
     if key is not None:
         cached = cache.get(key)
         if cached is not None:
             return dict(cached)
     f = filters.without_status()
-    if f.q or f.stuck:
+    if f.q:
         rows: Any = (
             filtered(kind, f, now=now, registry=registry)
             .values("status")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("*"))
             .order_by()
         )
     else:
-        rows = _summed_counts(kind, f)
+        rows = _summed_counts(kind, f, now or timezone.now())
     summed: dict[str, int] = {}
     for r in rows:
         summed[r["status"]] = summed.get(r["status"], 0) + r["n"]
@@ -240,8 +241,44 @@ def status_counts(
 _HALF_DAY = timedelta(hours=12)
 
 
-def _summed_counts(kind: str | None, f: Filters) -> QuerySet[Any]:
-    """Per-status counts as a UNION ALL of summary days and live edges (signed): the tab
+@dataclass(frozen=True)
+class _Split:
+    """A started_at window as whole days [first, last) from the summary (None: unbounded)
+    plus signed live intervals; `whole_days` is False when it is all live."""
+
+    first: date | None
+    last: date | None
+    live: list[tuple[int, datetime, datetime]]
+    whole_days: bool = True
+
+
+def _split(since: datetime | None, until: datetime | None) -> _Split:
+    first = last = None
+    live: list[tuple[int, datetime, datetime]] = []
+    if since is not None:
+        first = day_of(since)
+        if day_start(first) != since:
+            next_day = day_start(first + timedelta(days=1))
+            if until is not None and until <= next_day:
+                return _Split(None, None, [(1, since, until)], whole_days=False)
+            if next_day - since <= _HALF_DAY:
+                first += timedelta(days=1)
+                live.append((1, since, next_day))
+            else:
+                live.append((-1, day_start(first), since))
+    if until is not None:
+        last = day_of(until)
+        if day_start(last) != until:
+            if until - day_start(last) <= _HALF_DAY:
+                live.append((1, day_start(last), until))
+            else:
+                last += timedelta(days=1)
+                live.append((-1, until, day_start(last)))
+    return _Split(first, last, live)
+
+
+def _summed_counts(kind: str | None, f: Filters, now: datetime) -> QuerySet[Any]:
+    """Per-status counts as a UNION ALL of summary rows and signed live parts: the tab
     counts of a filter set the summary can answer, in one query whatever the window."""
     summary = SagaCount.objects.all()
     live = Saga.objects.all()
@@ -254,49 +291,34 @@ def _summed_counts(kind: str | None, f: Filters) -> QuerySet[Any]:
     if f.step:
         summary = summary.filter(current_step=f.step)
         live = live.filter(current_step=f.step)
+    hour = SagaCount.hour_of(now)
+    if f.stuck:
+        # Deadlines in whole hours gone by from the summary, this hour's live (below).
+        summary = summary.filter(status__in=ACTIVE_STATUSES, deadline_hour__lt=hour)
+        live = live.filter(status__in=ACTIVE_STATUSES, step_deadline__lt=now)
     if f.since and f.until and f.until <= f.since:
         return summary.none().values("status").annotate(n=Sum("n")).order_by()
 
-    # Whole days [first, last) come from the summary; each edge adds or removes live rows.
-    days = Q()
-    parts: list[tuple[int, datetime, datetime]] = []  # (sign, from, to) counted live
-    first = last = None
-    if f.since:
-        first = day_of(f.since)
-        if day_start(first) != f.since:
-            next_day = day_start(first + timedelta(days=1))
-            if f.until and f.until <= next_day:
-                first = None  # the whole window lies in one day: all live
-            elif next_day - f.since <= _HALF_DAY:
-                first += timedelta(days=1)
-                parts.append((1, f.since, next_day))
-            else:
-                parts.append((-1, day_start(first), f.since))
-    if f.until and not (f.since and first is None):
-        last = day_of(f.until)
-        if day_start(last) != f.until:
-            if f.until - day_start(last) <= _HALF_DAY:
-                parts.append((1, day_start(last), f.until))
-            else:
-                last += timedelta(days=1)
-                parts.append((-1, f.until, day_start(last)))
-    if f.since and first is None:
-        parts = [(1, f.since, f.until or f.since)]
-        days = Q(pk__in=[])
-    else:
-        if first is not None:
-            days &= Q(day__gte=first)
-        if last is not None:
-            days &= Q(day__lt=last)
-    query = summary.filter(days).values("status").annotate(n=Sum("n")).order_by()
-    edges = [
-        live.filter(started_at__gte=lo, started_at__lt=hi)
-        .values("status")
-        .annotate(n=Count("id") * sign)
-        .order_by()
-        for sign, lo, hi in parts
+    split = _split(f.since, f.until)
+    parts = [
+        (sign, live.filter(started_at__gte=lo, started_at__lt=hi)) for sign, lo, hi in split.live
     ]
-    return query.union(*edges, all=True) if edges else query
+    if split.whole_days:
+        days = summary
+        in_days = live
+        if split.first is not None:
+            days = days.filter(day__gte=split.first)
+            in_days = in_days.filter(started_at__gte=day_start(split.first))
+        if split.last is not None:
+            days = days.filter(day__lt=split.last)
+            in_days = in_days.filter(started_at__lt=day_start(split.last))
+        query = days.values("status").annotate(n=Sum("n")).order_by()
+        if f.stuck:
+            parts.append((1, in_days.filter(step_deadline__gte=hour)))
+    else:
+        query = summary.none().values("status").annotate(n=Sum("n")).order_by()
+    counted = [qs.values("status").annotate(n=Count("*") * sign).order_by() for sign, qs in parts]
+    return query.union(*counted, all=True) if counted else query
 
 
 def keyset_page(

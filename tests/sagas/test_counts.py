@@ -73,6 +73,19 @@ def seed(n: int = 90) -> list[Saga]:
                 else None,
             )
         )
+    # Deadlines passed this hour, last hour, and not yet, for sagas started days apart.
+    for i, minutes in enumerate([-5, -12, -20, -70, 5, 50]):
+        for days in (0, 2, 6):
+            rows.append(
+                make_saga(
+                    "orders",
+                    f"late-{i}-{days}",
+                    SagaStatus.RUNNING if i % 2 else SagaStatus.WAITING,
+                    started=NOW - timedelta(days=days, hours=3),
+                    step="AwaitApproval" if i % 2 == 0 else "ChargePayment",
+                    step_deadline=NOW + timedelta(minutes=minutes),
+                )
+            )
     return rows
 
 

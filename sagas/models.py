@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Count, Q
-from django.db.models.functions import TruncDate, TruncHour
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 
@@ -136,17 +136,19 @@ class Saga(models.Model):
 
 
 class SagaCount(models.Model):
-    """How many sagas of a kind started on one (UTC) day are in each status and step, and,
-    for those with a step deadline, in which hour it falls.
+    """How many sagas of a kind started in one (UTC) hour, and in one day, are in each
+    status and step, and, for those with a step deadline, in which hour it falls.
 
-    The status tabs answer from here instead of counting the read model: a day of one kind
-    is a few dozen rows however many sagas it holds (the deadline hour only splits the
-    active ones, so "stuck" is whole hours of deadlines from here and the current hour
-    live). It is recounted, per (kind, day) bucket, in the transaction that changes sagas of
-    that bucket (see `refresh_buckets`), so it is exact as of the last commit."""
+    The status tabs answer from here instead of counting the read model: whole days of a
+    window from the day rows (`hour` is null), the whole hours at its edges from the hour
+    rows, and only the minutes left over live. The deadline hour only splits active sagas,
+    so "stuck" is whole hours of deadlines from here and the current hour live. An hour is
+    recounted from the rows in the transaction that changes sagas started in it, and its
+    day summed again from its hours (see `refresh_buckets`): exact as of the last commit."""
 
     kind = models.CharField(max_length=40)
     day = models.DateField()
+    hour = models.DateTimeField(null=True, blank=True)  # null: the row counts the whole day
     status = models.CharField(max_length=16, choices=SagaStatus.choices)
     current_step = models.CharField(max_length=80, blank=True, default="")
     deadline_hour = models.DateTimeField(null=True, blank=True)
@@ -154,10 +156,15 @@ class SagaCount(models.Model):
 
     class Meta:
         # Buckets are replaced whole under a per-kind lock, so no uniqueness is needed.
-        indexes = [models.Index(fields=["kind", "day"], name="saga_count_kind_day")]
+        indexes = [
+            # Day rows (hour IS NULL) by day, hour rows by hour: each a tight index range.
+            models.Index(fields=["kind", "hour", "day"], name="saga_count_kind_hour_day"),
+            models.Index(fields=["kind", "day"], name="saga_count_kind_day"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.day} {self.status} {self.current_step or '-'}: {self.n}"
+        when = self.hour.isoformat() if self.hour else self.day.isoformat()
+        return f"{self.kind} {when} {self.status} {self.current_step or '-'}: {self.n}"
 
     @staticmethod
     def hour_of(moment: datetime) -> datetime:
@@ -224,17 +231,20 @@ class SyncState(models.Model):
 
 # --- the status tabs' summary --------------------------------------------------------------
 #
-# A bucket is (kind, UTC day of started_at). Whoever changes sagas recounts the buckets it
-# touched, old and new, in the same transaction, so the summary is exact as of the last
-# commit: the sync's bulk upsert, a single row's save, `sync_sagas --full` rebuilding all.
-# Recounting (rather than adding and subtracting deltas) is what makes it converge when two
-# syncs run at once or a sync is retried: the last recount of a bucket reads every row in it.
+# A bucket is (kind, UTC hour of started_at). Whoever changes sagas recounts the hours it
+# touched, old and new, and sums their days again, in the same transaction, so the summary
+# is exact as of the last commit: the sync's bulk upsert, a single row's save, and
+# `sync_sagas --full` rebuilding all. Recounting (rather than adding and subtracting deltas)
+# is what makes it converge when two syncs run at once or a sync is retried: the last
+# recount of a bucket reads every row in it. A sync of new executions touches the current
+# hour: an hour of rows and a day of hour rows, however big the table.
 # It lives here, not in a module of its own, because Saga.save needs it.
 
 # Buckets recounted per query: each is one index range, and the OR of a few hundred stays
 # a small statement.
 RECOUNT_BATCH = 200
 INSERT_BATCH = 2000
+_DIMENSIONS = ("kind", "day", "status", "current_step", "deadline_hour")
 
 
 def day_of(moment: datetime) -> date:
@@ -255,53 +265,53 @@ def _lock_kinds(kinds: Iterable[str]) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ["saga-count:" + kind])
 
 
-def _rows(counted: Iterable[dict[str, Any]]) -> list[SagaCount]:
-    return [
-        SagaCount(
-            kind=r["kind"],
-            day=r["day"],
-            status=r["status"],
-            current_step=r["current_step"],
-            deadline_hour=r["deadline_hour"],
-            n=r["n"],
-        )
-        for r in counted
-    ]
-
-
-def _count(qs: Any) -> list[dict[str, Any]]:
-    return list(
-        qs.annotate(
-            day=TruncDate("started_at", tzinfo=UTC),
+def _hour_rows(sagas: Any) -> list[SagaCount]:
+    counted = (
+        sagas.annotate(
+            hour=TruncHour("started_at", tzinfo=UTC),
             deadline_hour=TruncHour("step_deadline", tzinfo=UTC),
         )
-        .values("kind", "day", "status", "current_step", "deadline_hour")
+        .values("kind", "hour", "status", "current_step", "deadline_hour")
         .annotate(n=Count("*"))
         .order_by()
     )
+    return [SagaCount(day=day_of(r["hour"]), **r) for r in counted]
+
+
+def _day_rows(hour_rows: Iterable[SagaCount]) -> list[SagaCount]:
+    days: dict[tuple[Any, ...], int] = {}
+    for r in hour_rows:
+        key = tuple(getattr(r, d) for d in _DIMENSIONS)
+        days[key] = days.get(key, 0) + r.n
+    return [SagaCount(**dict(zip(_DIMENSIONS, key, strict=True)), n=n) for key, n in days.items()]
 
 
 def refresh_buckets(touched: Iterable[tuple[str, datetime]]) -> None:
-    """Recount the (kind, day) buckets of these (kind, started_at) pairs."""
-    buckets = sorted({(kind, day_of(started)) for kind, started in touched})
-    if not buckets:
+    """Recount the hours of these (kind, started_at) pairs, and sum their days again."""
+    hours = sorted({(kind, SagaCount.hour_of(started)) for kind, started in touched})
+    if not hours:
         return
     with transaction.atomic():
-        _lock_kinds(kind for kind, _ in buckets)
-        for start in range(0, len(buckets), RECOUNT_BATCH):
-            batch = buckets[start : start + RECOUNT_BATCH]
+        _lock_kinds(kind for kind, _ in hours)
+        for start in range(0, len(hours), RECOUNT_BATCH):
+            batch = hours[start : start + RECOUNT_BATCH]
             rows = Q()
-            summary = Q()
-            for kind, day in batch:
-                rows |= Q(
-                    kind=kind,
-                    started_at__gte=day_start(day),
-                    started_at__lt=day_start(day + timedelta(days=1)),
-                )
-                summary |= Q(kind=kind, day=day)
-            counted = _count(Saga.objects.filter(rows))
-            SagaCount.objects.filter(summary).delete()
-            SagaCount.objects.bulk_create(_rows(counted), batch_size=INSERT_BATCH)
+            stale = Q()
+            for kind, hour in batch:
+                rows |= Q(kind=kind, started_at__gte=hour, started_at__lt=hour + timedelta(hours=1))
+                stale |= Q(kind=kind, hour=hour)
+            SagaCount.objects.filter(stale).delete()
+            SagaCount.objects.bulk_create(
+                _hour_rows(Saga.objects.filter(rows)), batch_size=INSERT_BATCH
+            )
+        days = sorted({(kind, day_of(hour)) for kind, hour in hours})
+        for start in range(0, len(days), RECOUNT_BATCH):
+            of_days = Q()
+            for kind, day in days[start : start + RECOUNT_BATCH]:
+                of_days |= Q(kind=kind, day=day)
+            SagaCount.objects.filter(of_days, hour__isnull=True).delete()
+            summed = _day_rows(SagaCount.objects.filter(of_days, hour__isnull=False))
+            SagaCount.objects.bulk_create(summed, batch_size=INSERT_BATCH)
 
 
 def rebuild_counts(kind: str | None = None) -> int:
@@ -317,6 +327,7 @@ def rebuild_counts(kind: str | None = None) -> int:
         stale = SagaCount.objects.all() if kind is None else SagaCount.objects.filter(kind=kind)
         stale.delete()
         sagas = Saga.objects.all() if kind is None else Saga.objects.filter(kind=kind)
-        rows = _rows(_count(sagas))
+        hour_rows = _hour_rows(sagas)
+        rows = hour_rows + _day_rows(hour_rows)
         SagaCount.objects.bulk_create(rows, batch_size=INSERT_BATCH)
     return len(rows)

@@ -7,8 +7,8 @@ Lists never call AWS and never use OFFSET: a page is "the 50 sagas after this on
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -204,10 +204,10 @@ def status_counts(
 ) -> dict[str, int]:
     """How many sagas per status under the other filters (the tabs), in one query.
 
-    Whole days come from the SagaCount summary (exact as of the last commit), the partial
-    days at the edges of a time window are counted on the indexed rows, and so are the
-    deadlines of the current hour under "stuck" and a search (which narrows to few rows the
-    summary cannot tell apart). With a `version` (the kind's last sync), the counts are also
+    Whole days and hours come from the SagaCount summary (exact as of the last commit),
+    the minutes at the edges of a time window are counted on the indexed rows, and so are
+    the deadlines of the current hour under "stuck" and a search (which narrows to few rows
+    the summary cannot tell apart). With a `version` (the kind's last sync), the counts are also
     kept for a few seconds."""
     key = _counts_key(kind, filters, version) if version is not None else None
     if key is not None:
@@ -236,45 +236,67 @@ def status_counts(
     return by_status
 
 
-# The live part of an edge day is whichever side of the window's edge is shorter: at most
-# half a day of rows, counted on the (kind, started_at, status, current_step) index.
-_HALF_DAY = timedelta(hours=12)
+_HOUR = timedelta(hours=1)
+_DAY = timedelta(days=1)
 
 
-@dataclass(frozen=True)
-class _Split:
-    """A started_at window as whole days [first, last) from the summary (None: unbounded)
-    plus signed live intervals; `whole_days` is False when it is all live."""
-
-    first: date | None
-    last: date | None
-    live: list[tuple[int, datetime, datetime]]
-    whole_days: bool = True
+def _floor(moment: datetime, unit: timedelta) -> datetime:
+    return SagaCount.hour_of(moment) if unit == _HOUR else day_start(day_of(moment))
 
 
-def _split(since: datetime | None, until: datetime | None) -> _Split:
-    first = last = None
-    live: list[tuple[int, datetime, datetime]] = []
-    if since is not None:
-        first = day_of(since)
-        if day_start(first) != since:
-            next_day = day_start(first + timedelta(days=1))
-            if until is not None and until <= next_day:
-                return _Split(None, None, [(1, since, until)], whole_days=False)
-            if next_day - since <= _HALF_DAY:
-                first += timedelta(days=1)
-                live.append((1, since, next_day))
-            else:
-                live.append((-1, day_start(first), since))
-    if until is not None:
-        last = day_of(until)
-        if day_start(last) != until:
-            if until - day_start(last) <= _HALF_DAY:
-                live.append((1, day_start(last), until))
-            else:
-                last += timedelta(days=1)
-                live.append((-1, until, day_start(last)))
-    return _Split(first, last, live)
+def _ceil(moment: datetime, unit: timedelta) -> datetime:
+    floor = _floor(moment, unit)
+    return floor if floor == moment else floor + unit
+
+
+@dataclass
+class _Cover:
+    """A started_at window as summary rows and signed live intervals: whole days from the
+    day rows, whole hours from the hour rows, the minutes at each edge live (None: open)."""
+
+    days: tuple[datetime | None, datetime | None] | None = None
+    hours: list[tuple[datetime, datetime]] = field(default_factory=list)
+    live: list[tuple[int, datetime, datetime]] = field(default_factory=list)
+    # The hour-aligned window the summary rows cover ("stuck" adds its current hour live).
+    span: tuple[datetime | None, datetime | None] | None = None
+
+
+def _cover(since: datetime | None, until: datetime | None) -> _Cover:
+    cover = _Cover()
+    if since is not None and until is not None and until <= _ceil(since, _HOUR):
+        cover.live.append((1, since, until))  # within one hour: it is all live
+        return cover
+    # To hour boundaries: whichever side of an edge is shorter is counted live, added to
+    # the window or taken from its hour, so at most half an hour of rows per edge.
+    start, end = since, until
+    if since is not None and since != _floor(since, _HOUR):
+        if _ceil(since, _HOUR) - since <= _HOUR / 2:
+            start = _ceil(since, _HOUR)
+            cover.live.append((1, since, start))
+        else:
+            start = _floor(since, _HOUR)
+            cover.live.append((-1, start, since))
+    if until is not None and until != _floor(until, _HOUR):
+        if until - _floor(until, _HOUR) <= _HOUR / 2:
+            end = _floor(until, _HOUR)
+            cover.live.append((1, end, until))
+        else:
+            end = _ceil(until, _HOUR)
+            cover.live.append((-1, until, end))
+    cover.span = (start, end)
+    # Then the whole days inside, and the hours left over at either side.
+    first = _ceil(start, _DAY) if start is not None else None
+    last = _floor(end, _DAY) if end is not None else None
+    if first is not None and last is not None and first >= last:
+        if start is not None and end is not None and start < end:
+            cover.hours.append((start, end))
+        return cover
+    cover.days = (first, last)
+    if start is not None and first is not None and start < first:
+        cover.hours.append((start, first))
+    if end is not None and last is not None and last < end:
+        cover.hours.append((last, end))
+    return cover
 
 
 def _summed_counts(kind: str | None, f: Filters, now: datetime) -> QuerySet[Any]:
@@ -296,29 +318,38 @@ def _summed_counts(kind: str | None, f: Filters, now: datetime) -> QuerySet[Any]
         # Deadlines in whole hours gone by from the summary, this hour's live (below).
         summary = summary.filter(status__in=ACTIVE_STATUSES, deadline_hour__lt=hour)
         live = live.filter(status__in=ACTIVE_STATUSES, step_deadline__lt=now)
+    nothing = summary.none().values("status").annotate(n=Sum("n")).order_by()
     if f.since and f.until and f.until <= f.since:
-        return summary.none().values("status").annotate(n=Sum("n")).order_by()
+        return nothing
 
-    split = _split(f.since, f.until)
+    cover = _cover(f.since, f.until)
+    sums: list[QuerySet[Any]] = []
+    if cover.days is not None:
+        first, last = cover.days
+        days = summary.filter(hour__isnull=True)
+        if first is not None:
+            days = days.filter(day__gte=first.date())
+        if last is not None:
+            days = days.filter(day__lt=last.date())
+        sums.append(days)
+    sums.extend(summary.filter(hour__gte=lo, hour__lt=hi) for lo, hi in cover.hours)
     parts = [
-        (sign, live.filter(started_at__gte=lo, started_at__lt=hi)) for sign, lo, hi in split.live
+        (sign, live.filter(started_at__gte=lo, started_at__lt=hi)) for sign, lo, hi in cover.live
     ]
-    if split.whole_days:
-        days = summary
-        in_days = live
-        if split.first is not None:
-            days = days.filter(day__gte=split.first)
-            in_days = in_days.filter(started_at__gte=day_start(split.first))
-        if split.last is not None:
-            days = days.filter(day__lt=split.last)
-            in_days = in_days.filter(started_at__lt=day_start(split.last))
-        query = days.values("status").annotate(n=Sum("n")).order_by()
-        if f.stuck:
-            parts.append((1, in_days.filter(step_deadline__gte=hour)))
-    else:
-        query = summary.none().values("status").annotate(n=Sum("n")).order_by()
-    counted = [qs.values("status").annotate(n=Count("*") * sign).order_by() for sign, qs in parts]
-    return query.union(*counted, all=True) if counted else query
+    if f.stuck and cover.span is not None:
+        lo, hi = cover.span
+        recent = live.filter(step_deadline__gte=hour)
+        if lo is not None:
+            recent = recent.filter(started_at__gte=lo)
+        if hi is not None:
+            recent = recent.filter(started_at__lt=hi)
+        parts.append((1, recent))
+    members = [qs.values("status").annotate(n=Sum("n")).order_by() for qs in sums] + [
+        qs.values("status").annotate(n=Count("*") * sign).order_by() for sign, qs in parts
+    ]
+    if not members:
+        return nothing
+    return members[0].union(*members[1:], all=True) if len(members) > 1 else members[0]
 
 
 def keyset_page(

@@ -48,6 +48,16 @@ WINDOWS: list[dict[str, str]] = [
     {"since": "2026-11-25T02:00", "until": "2026-11-28T20:00"},
     {"since": "2026-11-26T01:00", "until": "2026-11-26T23:00"},  # within one day
     {"since": "2026-11-26T00:00", "until": "2026-11-27T00:00"},
+    # Minutes into an hour, on both sides of the half hour; within one hour; across two.
+    {"since": "2026-11-27T03:10"},
+    {"since": "2026-11-27T03:45"},
+    {"until": "2026-11-27T03:20"},
+    {"until": "2026-11-27T03:50"},
+    {"since": "2026-11-27T03:05", "until": "2026-11-27T03:40"},
+    {"since": "2026-11-27T03:05", "until": "2026-11-27T04:00"},
+    {"since": "2026-11-27T02:35", "until": "2026-11-27T03:25"},
+    {"since": "2026-11-27T03:00", "until": "2026-11-27T03:35"},
+    {"since": "2026-11-24T03:50", "until": "2026-11-27T03:10"},
 ]
 
 
@@ -71,6 +81,17 @@ def seed(n: int = 90) -> list[Saga]:
                 step_deadline=started + timedelta(hours=1 if i % 2 else 400)
                 if status in (SagaStatus.RUNNING, SagaStatus.WAITING)
                 else None,
+            )
+        )
+    # An hour with a saga every five minutes, cut by the windows above.
+    for minute in range(0, 60, 5):
+        rows.append(
+            make_saga(
+                "orders",
+                f"minute-{minute}",
+                STATUSES[minute % len(STATUSES)],
+                started=datetime(2026, 11, 27, 3, minute, 30, tzinfo=UTC),
+                step="ChargePayment",
             )
         )
     # Deadlines passed this hour, last hour, and not yet, for sagas started days apart.
@@ -260,3 +281,17 @@ def test_it_shows_the_numbers_on_the_list_page_tabs_after_a_sync_and_a_full_sync
 
     assert tabs("/sagas/orders/") == expected()
     assert tabs("/sagas/orders/?range=24h") == expected(since=timezone.now() - timedelta(hours=24))
+
+
+def test_it_counts_existing_sagas_into_the_tabs_when_migrating():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("sagas.migrations.0004_tab_count_summary")
+    seed(40)
+    SagaCount.objects.all().delete()
+
+    migration.backfill(apps, None)
+
+    assert_tabs_match_live()

@@ -22,7 +22,8 @@ def backfill(apps, schema_editor):
         .annotate(n=Count("*"))
         .order_by()
     )
-    hours, days = [], {}
+    hours: list = []
+    days: dict[tuple, int] = {}
     for row in counted.iterator():
         day = row["hour"].astimezone(UTC).date()
         hours.append(SagaCount(day=day, **row))

@@ -90,14 +90,30 @@ STATUS_MIX = [
 
 
 def synthetic_sagas(n: int, *, start: int = 1_000_000, seed: int = 7) -> int:
-    """Bulk-insert `n` realistic read-model rows (80% orders, 20% closures, 30 days)."""
+    """Bulk-insert `n` realistic read-model rows (80% orders, 20% closures, 30 days), and
+    count them into the status tabs' summary as the sync's rebuild does."""
+    from sagas.models import Saga, rebuild_counts
+
+    batch: list[Saga] = []
+    for row in synthetic_rows(n, start=start, seed=seed):
+        batch.append(row)
+        if len(batch) >= 5000:
+            Saga.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        Saga.objects.bulk_create(batch)
+    rebuild_counts()
+    return n
+
+
+def synthetic_rows(n: int, *, start: int = 1_000_000, seed: int = 7) -> Iterator[Any]:
+    """`n` unsaved read-model rows (80% orders, 20% closures, started over 30 days)."""
     from sagas.models import Saga
 
     rnd = random.Random(seed)
     now = timezone.now()
     statuses = [s for s, _ in STATUS_MIX]
     weights = [w for _, w in STATUS_MIX]
-    batch: list[Saga] = []
     for i in range(n):
         kind = "orders" if rnd.random() < 0.8 else "closures"
         key = str(start + i)
@@ -110,7 +126,7 @@ def synthetic_sagas(n: int, *, start: int = 1_000_000, seed: int = 7) -> int:
         entered = started + timedelta(seconds=rnd.randint(0, 60)) if active else None
         sm = "OrderFulfillment" if kind == "orders" else "AccountClosure"
         name = f"{kind[:-1]}-{key}-{int(started.timestamp())}"
-        batch.append(
+        yield (
             Saga(
                 kind=kind,
                 execution_arn=f"arn:aws:states:eu-west-1:123456789012:execution:{sm}:{name}",
@@ -135,12 +151,6 @@ def synthetic_sagas(n: int, *, start: int = 1_000_000, seed: int = 7) -> int:
                 }.get(status, "PENDING"),
             )
         )
-        if len(batch) >= 5000:
-            Saga.objects.bulk_create(batch)
-            batch = []
-    if batch:
-        Saga.objects.bulk_create(batch)
-    return n
 
 
 @contextlib.contextmanager

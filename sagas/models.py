@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models, transaction
+from django.db.models import Count, Q
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 
@@ -78,10 +81,35 @@ class Saga(NamedByBusinessKey, models.Model):
             # Covering indexes for the status counts (tabs) under the common filters.
             models.Index(fields=["kind", "step_deadline", "status"], name="saga_kind_deadline_st"),
             models.Index(fields=["kind", "current_step", "status"], name="saga_kind_step_status"),
-            models.Index(fields=["kind", "started_at", "status"], name="saga_kind_started_st"),
+            # Also recounts a day's bucket of SagaCount from the index alone.
+            models.Index(
+                fields=["kind", "started_at", "status", "current_step", "step_deadline"],
+                name="saga_kind_day_st_step",
+            ),
             models.Index(fields=["status", "history_checked_at"], name="saga_active_refresh"),
             models.Index(fields=["-started_at", "-id"], name="saga_started"),
         ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, and recount the row's buckets in SagaCount in the same transaction: the
+        sync's bulk upsert recounts its own, this covers single-row changes (a refresh, the
+        case page seeing a new step) that a later sync would not rewrite."""
+        loaded = getattr(self, "_loaded_bucket", None)
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+            touched = [(self.kind, self.started_at)]
+            if loaded is not None and loaded != touched[0]:
+                touched.append(loaded)
+            refresh_buckets(touched)
+        self._loaded_bucket = (self.kind, self.started_at)
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> Saga:
+        row = super().from_db(db, field_names, values, **kwargs)
+        # The count bucket the row was in, so a save that moves it can fix the old bucket too.
+        if "kind" in field_names and "started_at" in field_names:
+            row._loaded_bucket = (row.kind, row.started_at)
+        return row
 
     @property
     def is_active(self) -> bool:
@@ -114,6 +142,42 @@ class Saga(NamedByBusinessKey, models.Model):
     def ref(self) -> str:
         """The reference a person (or the ticketing system) can use: `<kind>:<business key>`."""
         return f"{self.kind}:{self.business_key}"
+
+
+class SagaCount(models.Model):
+    """How many sagas of a kind started in one (UTC) hour, and in one day, are in each
+    status and step, and, for those with a step deadline, in which hour it falls.
+
+    The status tabs answer from here instead of counting the read model: whole days of a
+    window from the day rows (`hour` is null), the whole hours at its edges from the hour
+    rows, and only the minutes left over live. The deadline hour only splits active sagas,
+    so "stuck" is whole hours of deadlines from here and the current hour live. An hour is
+    recounted from the rows in the transaction that changes sagas started in it, and its
+    day summed again from its hours (see `refresh_buckets`): exact as of the last commit."""
+
+    kind = models.CharField(max_length=40)
+    day = models.DateField()
+    hour = models.DateTimeField(null=True, blank=True)  # null: the row counts the whole day
+    status = models.CharField(max_length=16, choices=SagaStatus.choices)
+    current_step = models.CharField(max_length=80, blank=True, default="")
+    deadline_hour = models.DateTimeField(null=True, blank=True)
+    n = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        # Buckets are replaced whole under a per-kind lock, so no uniqueness is needed.
+        indexes = [
+            # Day rows (hour IS NULL) by day, hour rows by hour: each a tight index range.
+            models.Index(fields=["kind", "hour", "day"], name="saga_count_kind_hour_day"),
+            models.Index(fields=["kind", "day"], name="saga_count_kind_day"),
+        ]
+
+    def __str__(self) -> str:
+        when = self.hour.isoformat() if self.hour else self.day.isoformat()
+        return f"{self.kind} {when} {self.status} {self.current_step or '-'}: {self.n}"
+
+    @staticmethod
+    def hour_of(moment: datetime) -> datetime:
+        return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 class SagaDetail(models.Model):
@@ -172,3 +236,107 @@ class SyncState(models.Model):
         if self.is_stale(now):
             return {"level": "warn", "failing": False, "error": ""}
         return None
+
+
+# --- the status tabs' summary --------------------------------------------------------------
+#
+# A bucket is (kind, UTC hour of started_at). Whoever changes sagas recounts the hours it
+# touched, old and new, and sums their days again, in the same transaction, so the summary
+# is exact as of the last commit: the sync's bulk upsert, a single row's save, and
+# `sync_sagas --full` rebuilding all. Recounting (rather than adding and subtracting deltas)
+# is what makes it converge when two syncs run at once or a sync is retried: the last
+# recount of a bucket reads every row in it. A sync of new executions touches the current
+# hour: an hour of rows and a day of hour rows, however big the table.
+# It lives here, not in a module of its own, because Saga.save needs it.
+
+# Buckets recounted per query: each is one index range, and the OR of a few hundred stays
+# a small statement.
+RECOUNT_BATCH = 200
+INSERT_BATCH = 2000
+_DIMENSIONS = ("kind", "day", "status", "current_step", "deadline_hour")
+
+
+def day_of(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _lock_kinds(kinds: Iterable[str]) -> None:
+    """Serialise recounts of a kind, so a recount never commits over a newer one computed
+    from rows it could not see yet (PostgreSQL; SQLite has one writer at a time anyway)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for kind in sorted(set(kinds)):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ["saga-count:" + kind])
+
+
+def _hour_rows(sagas: Any) -> list[SagaCount]:
+    counted = (
+        sagas.annotate(
+            hour=TruncHour("started_at", tzinfo=UTC),
+            deadline_hour=TruncHour("step_deadline", tzinfo=UTC),
+        )
+        .values("kind", "hour", "status", "current_step", "deadline_hour")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    return [SagaCount(day=day_of(r["hour"]), **r) for r in counted]
+
+
+def _day_rows(hour_rows: Iterable[SagaCount]) -> list[SagaCount]:
+    days: dict[tuple[Any, ...], int] = {}
+    for r in hour_rows:
+        key = tuple(getattr(r, d) for d in _DIMENSIONS)
+        days[key] = days.get(key, 0) + r.n
+    return [SagaCount(**dict(zip(_DIMENSIONS, key, strict=True)), n=n) for key, n in days.items()]
+
+
+def refresh_buckets(touched: Iterable[tuple[str, datetime]]) -> None:
+    """Recount the hours of these (kind, started_at) pairs, and sum their days again."""
+    hours = sorted({(kind, SagaCount.hour_of(started)) for kind, started in touched})
+    if not hours:
+        return
+    with transaction.atomic():
+        _lock_kinds(kind for kind, _ in hours)
+        for start in range(0, len(hours), RECOUNT_BATCH):
+            batch = hours[start : start + RECOUNT_BATCH]
+            rows = Q()
+            stale = Q()
+            for kind, hour in batch:
+                rows |= Q(kind=kind, started_at__gte=hour, started_at__lt=hour + timedelta(hours=1))
+                stale |= Q(kind=kind, hour=hour)
+            SagaCount.objects.filter(stale).delete()
+            SagaCount.objects.bulk_create(
+                _hour_rows(Saga.objects.filter(rows)), batch_size=INSERT_BATCH
+            )
+        days = sorted({(kind, day_of(hour)) for kind, hour in hours})
+        for start in range(0, len(days), RECOUNT_BATCH):
+            of_days = Q()
+            for kind, day in days[start : start + RECOUNT_BATCH]:
+                of_days |= Q(kind=kind, day=day)
+            SagaCount.objects.filter(of_days, hour__isnull=True).delete()
+            summed = _day_rows(SagaCount.objects.filter(of_days, hour__isnull=False))
+            SagaCount.objects.bulk_create(summed, batch_size=INSERT_BATCH)
+
+
+def rebuild_counts(kind: str | None = None) -> int:
+    """Recount every bucket (of one kind): the backfill, and what `sync_sagas --full` ends
+    with. Returns the number of summary rows."""
+    with transaction.atomic():
+        kinds = (
+            [kind]
+            if kind
+            else list(Saga.objects.order_by().values_list("kind", flat=True).distinct())
+        )
+        _lock_kinds(kinds)
+        stale = SagaCount.objects.all() if kind is None else SagaCount.objects.filter(kind=kind)
+        stale.delete()
+        sagas = Saga.objects.all() if kind is None else Saga.objects.filter(kind=kind)
+        hour_rows = _hour_rows(sagas)
+        rows = hour_rows + _day_rows(hour_rows)
+        SagaCount.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+    return len(rows)

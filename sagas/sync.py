@@ -33,7 +33,7 @@ from opsconsole.aws.clients import AwsEnvironment
 from opsconsole.aws.errors import AwsError, StateMachineNotFound
 from opsconsole.registry import Registry, SagaKind, get_registry, json_path_get
 
-from .models import ACTIVE_STATUSES, Saga, SagaStatus, SyncState
+from .models import ACTIVE_STATUSES, Saga, SagaStatus, SyncState, rebuild_counts, refresh_buckets
 from .parsing import parse_amount, parse_initiator, text
 from .status import StatusInputs, derive_status
 from .timeline import Position, TimelineRules, build_timeline, position
@@ -402,6 +402,9 @@ def sync_kind(
                 result.updated += 1
         rows = [row for _, row in pairs]
         upsert(rows)
+        if full:
+            # Also heals a summary that drifted (rows written around the sync and its hooks).
+            rebuild_counts(kind.key)
         result.complete = complete
         result.describe_calls = counter.describe
         result.history_calls = counter.history
@@ -541,16 +544,25 @@ def _budget_terminal_tails(kind: SagaKind, works: list[_Work]) -> None:
 
 
 def upsert(rows: list[Saga]) -> None:
-    """Insert or update rows on their execution ARN, in batches (idempotent)."""
-    for start in range(0, len(rows), UPSERT_BATCH):
-        batch = rows[start : start + UPSERT_BATCH]
-        with transaction.atomic():
+    """Insert or update rows on their execution ARN, in batches (idempotent), and recount
+    the tab counts of the days they left or entered in the same transaction."""
+    with transaction.atomic():
+        touched: list[tuple[str, datetime]] = []
+        for start in range(0, len(rows), UPSERT_BATCH):
+            batch = rows[start : start + UPSERT_BATCH]
+            touched.extend(
+                Saga.objects.filter(execution_arn__in=[r.execution_arn for r in batch])
+                .order_by()
+                .values_list("kind", "started_at")
+            )
+            touched.extend((r.kind, r.started_at) for r in batch)
             Saga.objects.bulk_create(
                 batch,
                 update_conflicts=True,
                 unique_fields=["execution_arn"],
                 update_fields=_UPSERT_FIELDS,
             )
+        refresh_buckets(touched)
 
 
 def sync_all(

@@ -25,6 +25,7 @@ class SagaStatus(models.TextChoices):
 
 
 ACTIVE_STATUSES = (SagaStatus.RUNNING, SagaStatus.WAITING)
+_STATUS_LABELS: dict[str, str] = {value: str(label) for value, label in SagaStatus.choices}
 TERMINAL_SFN_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
@@ -94,22 +95,23 @@ class Saga(NamedByBusinessKey, models.Model):
         """Save, and recount the row's buckets in SagaCount in the same transaction: the
         sync's bulk upsert recounts its own, this covers single-row changes (a refresh, the
         case page seeing a new step) that a later sync would not rewrite."""
-        loaded = getattr(self, "_loaded_bucket", None)
-        with transaction.atomic(using=kwargs.get("using")):
+        using = kwargs.get("using")
+        with transaction.atomic(using=using):
+            # The bucket the row was in, so a save that moves it fixes the old bucket too
+            # (asked here, not remembered on every loaded row: lists load many, save few).
+            before = (
+                Saga.objects.using(using)
+                .filter(pk=self.pk)
+                .values_list("kind", "started_at")
+                .first()
+                if self.pk
+                else None
+            )
             super().save(*args, **kwargs)
             touched = [(self.kind, self.started_at)]
-            if loaded is not None and loaded != touched[0]:
-                touched.append(loaded)
+            if before is not None and before != touched[0]:
+                touched.append(before)
             refresh_buckets(touched)
-        self._loaded_bucket = (self.kind, self.started_at)
-
-    @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> Saga:
-        row = super().from_db(db, field_names, values, **kwargs)
-        # The count bucket the row was in, so a save that moves it can fix the old bucket too.
-        if "kind" in field_names and "started_at" in field_names:
-            row._loaded_bucket = (row.kind, row.started_at)
-        return row
 
     @property
     def is_active(self) -> bool:
@@ -121,7 +123,7 @@ class Saga(NamedByBusinessKey, models.Model):
 
     @property
     def status_label(self) -> str:
-        return SagaStatus(self.status).label if self.status in SagaStatus.values else self.status
+        return _STATUS_LABELS.get(self.status, self.status)
 
     def duration(self, now: datetime | None = None) -> timedelta:
         end = self.stopped_at or now or timezone.now()

@@ -36,7 +36,7 @@ from opsconsole.settings import child_env
 # A child that has not left this long after SIGTERM is killed: Celery's tasks are acks_late
 # and safe to run twice, so a warm shutdown is a nicety, not a need. One Ctrl-C must stop
 # everything within about five seconds.
-STOP_TIMEOUT = 3.0
+STOP_TIMEOUT = 2.5
 WEB_READY_TIMEOUT = 60.0
 
 

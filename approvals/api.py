@@ -4,7 +4,6 @@ DRF generics, as in every API module (see sagas/api.py for why)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
@@ -15,12 +14,10 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from opsconsole.errors import DomainError
 from opsconsole.identity.permissions import IsViewer
 from opsconsole.identity.roles import actor_for
 from opsconsole.web.api import problem_response
-from opsconsole.web.problems import PROBLEM_CONTENT_TYPE, problem, problem_for
-from opsconsole.web.serializers import UtcDateTimeField
+from opsconsole.web.problems import PROBLEM_CONTENT_TYPE, problem
 
 from . import actions
 from .models import ApprovalRequest
@@ -119,19 +116,17 @@ class ApprovalDecide(generics.GenericAPIView):
         payload = DecisionInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        try:
-            result = actions.decide(
-                pk,
-                actor=actor_for(request),
-                decision=data["decision"],
-                reason=data["reason"],
-                comment=data["comment"],
-                ticket=data["ticket"],
-                idempotency_key=request.headers.get("Idempotency-Key", ""),
-                identities=actions.identities_for(request),
-            )
-        except DomainError as exc:
-            return _refused(exc)
+        # A refusal (a DomainError) leaves through the API's one exception handler.
+        result = actions.decide(
+            pk,
+            actor=actor_for(request),
+            decision=data["decision"],
+            reason=data["reason"],
+            comment=data["comment"],
+            ticket=data["ticket"],
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+            identities=actions.identities_for(request),
+        )
         code = {
             "pending_send": status.HTTP_202_ACCEPTED,
             "expired": status.HTTP_409_CONFLICT,
@@ -155,22 +150,3 @@ class ApprovalDecide(generics.GenericAPIView):
         if result.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
-
-
-def _refused(exc: DomainError) -> Response:
-    """Problem details with the page's sentence and the facts (who decided, when...) as
-    extension members; an invalid field is named under `errors` as for any invalid input."""
-    extra: dict[str, Any] = {}
-    for name, value in exc.params.items():
-        if name in ("field", "errors"):
-            continue
-        # `status` is the HTTP status in a problem: the request's own is `approval_status`.
-        key = "approval_status" if name == "request_status" else name
-        extra[key] = (
-            UtcDateTimeField().to_representation(value) if isinstance(value, datetime) else value
-        )
-    body = problem_for(exc, **extra)
-    field = exc.params.get("field")
-    if field:
-        body["errors"] = {field: [body["detail"]]}
-    return problem_response(body)

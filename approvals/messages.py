@@ -19,7 +19,7 @@ def format_time(at: datetime | str | None) -> str:
 
 def already_decided(facts: Mapping[str, Any]) -> str:
     """Why a request takes no decision any more (from `AlreadyDecided`'s params)."""
-    status = facts.get("request_status")
+    status = facts.get("approval_status")
     if status in ("expired", "closed"):
         reason = facts.get("status_reason")
         return f"This request is {status}{f': {reason}' if reason else '.'}"

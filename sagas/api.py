@@ -21,9 +21,8 @@ from rest_framework.response import Response
 
 from opsconsole.identity.permissions import IsViewer
 from opsconsole.registry import get_registry
-from opsconsole.web.api import problem_response
 from opsconsole.web.masking import masker
-from opsconsole.web.problems import PROBLEM_CONTENT_TYPE, problem_for
+from opsconsole.web.problems import PROBLEM_CONTENT_TYPE
 
 from . import actions, queries
 from .errors import AmbiguousSagaRef
@@ -97,12 +96,6 @@ class SagaRefView(generics.RetrieveAPIView):
 
     def get_object(self) -> Saga:
         return find_one(self.kwargs["ref"])
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, AmbiguousSagaRef):
-            # The candidates are the answer's point: they travel as an extension member.
-            return problem_response(problem_for(exc, candidates=exc.candidates))
-        return super().handle_exception(exc)
 
 
 class SagaList(generics.ListAPIView):

@@ -59,10 +59,10 @@ class AlreadyDecided(ApprovalError):
 
     @classmethod
     def of(cls, req: ApprovalRequest) -> AlreadyDecided:
-        # `request_status`, not `status`: a problem document's `status` is the HTTP one.
+        # `approval_status`, not `status`: a problem document's `status` is the HTTP one.
         return cls(
             request_id=req.pk,
-            request_status=str(req.status),
+            approval_status=str(req.status),
             status_reason=req.status_reason,
             decision=req.decision,
             decided_by=req.decided_by,

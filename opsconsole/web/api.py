@@ -14,7 +14,7 @@ from rest_framework.views import set_rollback
 
 from opsconsole.errors import DomainError
 
-from .problems import PROBLEM_CONTENT_TYPE, problem, problem_for, status_for
+from .problems import PROBLEM_CONTENT_TYPE, problem, problem_for
 
 _DRF_CODES: dict[type[drf.APIException], str] = {
     drf.ValidationError: "invalid_input",
@@ -57,7 +57,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     """DRF's EXCEPTION_HANDLER: every error leaves the API as application/problem+json."""
     if isinstance(exc, DomainError):
         set_rollback()
-        return problem_response(problem_for(exc) | {"status": status_for(exc)})
+        return problem_response(problem_for(exc))
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, PermissionDenied):

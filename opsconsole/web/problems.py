@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from opsconsole.errors import DomainError
@@ -105,13 +106,22 @@ def problem(
     return body
 
 
-def problem_for(error: DomainError, **extra: Any) -> dict[str, Any]:
-    """The problem document for a domain error; its params become extension members (only
-    JSON-safe ones: the caller passes serialised values in `extra` when needed)."""
-    field_errors = error.params.get("errors") if error.code == "invalid_input" else None
-    return problem(
-        error.code,
-        detail=message_for(error),
-        errors=field_errors,
-        **extra,
-    )
+def _member(value: Any) -> Any:
+    """A param as a JSON member: a moment in RFC 3339 UTC with `Z`, like every API time."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value
+
+
+def problem_for(error: DomainError) -> dict[str, Any]:
+    """The problem document for a domain error: the page's sentence as `detail`, and its
+    params (who decided, when, the candidates...) as extension members. Field errors come
+    from an `InvalidInput`'s `errors`, or from the `field` a refusal names."""
+    detail = message_for(error)
+    params = dict(error.params)
+    field_errors = params.pop("errors", None) if error.code == "invalid_input" else None
+    field = params.pop("field", None)
+    if field:
+        field_errors = {field: [detail]}
+    members = {name: _member(value) for name, value in params.items()}
+    return problem(error.code, detail=detail, errors=field_errors, **members)

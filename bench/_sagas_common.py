@@ -53,6 +53,24 @@ def median_ms(fn: Callable[[], Any], runs: int = 30, warmup: int = 3) -> tuple[f
     return statistics.median(times), result
 
 
+def search_median_ms(client: Any, sample: list[tuple[str, str, str, int]]) -> float:
+    """Median of the header search for each sampled saga, alternating business key and
+    correlation id; each must redirect to that saga's case page (one hit)."""
+    times = []
+    for i, (key, corr, kind, pk) in enumerate(sample):
+        q = key if i % 2 else corr
+        expected = f"/sagas/{kind}/{pk}/"
+
+        def find(q: str = q, expected: str = expected) -> Any:
+            response = client.get("/sagas/search/", {"q": q})
+            assert response.status_code == 302 and response["Location"] == expected, q
+            return response
+
+        ms, _ = median_ms(find, runs=5, warmup=1)
+        times.append(ms)
+    return statistics.median(times)
+
+
 def query_count(fn: Callable[[], Any]) -> int:
     with CaptureQueriesContext(connection) as ctx:
         fn()

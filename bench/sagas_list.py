@@ -11,7 +11,6 @@ queries, template) on this machine's database (SQLite file; DATABASE_URL for Pos
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
 
@@ -19,6 +18,7 @@ from _sagas_common import (
     median_ms,
     prepare_database,
     query_count,
+    search_median_ms,
     stamp,
     synthetic_sagas,
     viewer,
@@ -116,24 +116,10 @@ def main() -> int:
         )
     constant = len(counts) == 1 and len(cold_counts) == 1
 
-    rnd = random.Random(3)
     sample = list(
         Saga.objects.order_by("?").values_list("business_key", "correlation_id", "kind", "pk")[:40]
     )
-    search_times = []
-    for key, corr, kind, pk in sample:
-        q = key if rnd.random() < 0.5 else corr
-        expected = f"/sagas/{kind}/{pk}/"
-
-        def find(q=q, expected=expected):
-            response = client.get("/sagas/search/", {"q": q})
-            assert response.status_code == 302 and response["Location"] == expected, q
-            return response
-
-        ms, _ = median_ms(find, runs=5, warmup=1)
-        search_times.append(ms)
-    search_times.sort()
-    search_median = search_times[len(search_times) // 2]
+    search_median = search_median_ms(client, sample)
     search_q = query_count(lambda: client.get("/sagas/search/", {"q": sample[0][0]}))
     print(f"search: median {search_median:.1f} ms over {len(sample)} ids, {search_q} queries")
     search_ok = search_median <= SEARCH_TARGET_MS

@@ -132,7 +132,7 @@ def load(n: int) -> float:
 
 
 def measure(client: Any) -> dict[str, Any]:
-    from _sagas_common import median_ms, query_count
+    from _sagas_common import median_ms, query_count, search_median_ms
     from django.core.cache import cache
     from django.db.models import Count
     from django.utils import timezone
@@ -184,19 +184,7 @@ def measure(client: Any) -> dict[str, Any]:
             "business_key", "correlation_id", "kind", "pk"
         )
     )
-    times = []
-    for i, (key, corr, kind, pk) in enumerate(sample):
-        q = key if i % 2 else corr
-        expected = f"/sagas/{kind}/{pk}/"
-
-        def find(q=q, expected=expected):
-            response = client.get("/sagas/search/", {"q": q})
-            assert response.status_code == 302 and response["Location"] == expected, q
-            return response
-
-        ms, _ = median_ms(find, runs=5, warmup=1)
-        times.append(ms)
-    out["search"] = statistics.median(times)
+    out["search"] = search_median_ms(client, sample)
     out["search_n"] = len(sample)
     out["search_q"] = query_count(lambda: client.get("/sagas/search/", {"q": sample[0][0]}))
     print(f"search: median {out['search']:.1f} ms over {len(sample)} ids")

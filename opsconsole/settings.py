@@ -79,7 +79,7 @@ def default_settings_module() -> None:
 def child_env(**overrides: str) -> dict[str, str]:
     """The environment for a child process (demo supervisor, test servers), with overrides.
     A child keeps this process's key decision: the same host, the same VAR_DIR keys."""
-    inherited = {"OPSCONSOLE_LOCAL_KEYS": "1"} if globals().get("LOCAL_KEYS") else {}
+    inherited = {"OPSCONSOLE_LOCAL_KEYS": "1"} if LOCAL_KEYS else {}
     return {**os.environ, **inherited, **overrides}
 
 

@@ -176,7 +176,7 @@ def cheap_sends() -> None:
     def attributes(self: Any) -> dict[str, Any]:
         if getattr(sending, "active", False) and not self.fifo_queue:
             return {}
-        return full.fget(self)  # type: ignore[attr-defined, no-any-return]
+        return full.fget(self)  # type: ignore[attr-defined]
 
     original_send = SQSBackend.send_message
 

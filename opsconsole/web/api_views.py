@@ -60,7 +60,7 @@ class RedocView(_ProblemsAsJson, SpectacularRedocView):
     @extend_schema(exclude=True)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().get(request, *args, **kwargs)
-        response._csp_update = {"style-src": [NONCE]}  # type: ignore[attr-defined]
+        response._csp_update = {"style-src": [NONCE]}
         return response
 
 

@@ -28,7 +28,7 @@ from opsconsole.web.pagination import each_row
 
 from . import actions, queries
 from .models import ACTIVE_STATUSES, Saga, SagaStatus, SyncState
-from .timeline import gantt, parse_json
+from .timeline import Timeline, gantt, parse_json
 
 POLL_LIST_SECONDS = 5
 POLL_CASE_SECONDS = 4
@@ -276,6 +276,19 @@ def _visit_rows(data: actions.CaseData, mask: Any, now: datetime) -> list[dict[s
     return rows
 
 
+def _compensation_report(timeline: Timeline) -> dict[str, Any]:
+    """Which compensation failed, and what was undone before it."""
+    broken = timeline.failed_compensation
+    if broken is None:
+        return {"failed_compensation": None}
+    done = [
+        v.name
+        for v in timeline.compensation_visits
+        if not v.lane and v.outcome in ("succeeded", "retried") and v.index < broken.index
+    ]
+    return {"failed_compensation": broken, "undone_before": list(dict.fromkeys(done))}
+
+
 @require_GET
 @role_required(VIEWER)
 @vary_on_headers("HX-Request", "HX-Target")
@@ -300,7 +313,7 @@ def case(request: HtmxHttpRequest, kind: str, pk: int) -> HttpResponse:
     )
     items = [
         {
-            "sk": i.get("sk", ""),
+            "sk": i.get(saga_kind.sort_key_attribute, ""),
             "status": i.get(saga_kind.status_attribute, ""),
             "json": pretty(mask(i)),
         }
@@ -329,6 +342,7 @@ def case(request: HtmxHttpRequest, kind: str, pk: int) -> HttpResponse:
         "input": pretty(mask(parse_json(timeline.input))),
         "output": pretty(mask(parse_json(timeline.output))),
         "data_age": human_duration(now - data.data_as_of) if data.data_as_of else "",
+        **_compensation_report(timeline),
     }
     if htmx_target(request) == "case-live":
         return render(request, "sagas/case.html#live", context)

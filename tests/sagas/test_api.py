@@ -96,7 +96,11 @@ def test_it_returns_the_timeline_a_ticket_can_show(ticketing):
     body = ticketing.get(f"/api/v1/sagas/orders:{saga.business_key}/timeline/").json()
     # The saga's status, in the API's one vocabulary (not Step Functions' FAILED).
     assert body["status"] == "compensated" and body["failed_step"] == "ChargePayment"
-    assert body["execution_error"]
+    # The terminal error and its cause, as the case page shows them (not the AWS read's).
+    assert body["error"] and body["error"] == body["execution_error"]
+    assert body["cause"]
+    assert body["stale_reason"] == ""
+    assert body["failed_compensation_step"] is None
     assert body["compensation_steps_run"][:1] == ["ReleaseInventory"]
     charge = next(s for s in body["steps"] if s["name"] == "ChargePayment")
     assert charge["outcome"] == "caught" and charge["caught_to"] == "ReleaseInventory"

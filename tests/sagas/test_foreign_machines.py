@@ -116,7 +116,7 @@ def test_it_flags_a_failed_compensation_on_the_case_page_list_and_overview(viewe
         history_complete=True,
         items_fetched_at=datetime.now(UTC),
     )
-    html = viewer_client.get(f"/sagas/orders/{saga.pk}/").content.decode()
+    html = viewer_client.get(f"/sagas/orders/{saga.business_key}/").content.decode()
     assert 'data-failed-compensation="RefundPayment"' in html
     assert "Compensation failed in RefundPayment" in html
     listed = viewer_client.get("/sagas/orders/").content.decode()

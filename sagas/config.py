@@ -29,7 +29,8 @@ def parse_saga_kinds(entries: list[Fields], registry: Registry, line: int) -> di
                 f"{s.where}.environment",
                 f"unknown environment {env!r} (known: {', '.join(environments)})",
             )
-        template = s.text("key_template")
+        table = s.text("table", required=False)
+        template = s.text("key_template", None if table else "{key}")
         if "{key}" not in template:
             raise Invalid(
                 s.line_of("key_template"),
@@ -47,6 +48,16 @@ def parse_saga_kinds(entries: list[Fields], registry: Registry, line: int) -> di
                 )
             step_sla[step] = n.value
         steps = s.str_list("steps")
+        compensation = frozenset(s.str_list("compensation_steps"))
+        notification = frozenset(s.str_list("notification_steps"))
+        both = sorted(compensation & notification)
+        if both:
+            raise Invalid(
+                s.line_of("notification_steps"),
+                f"{s.where}.notification_steps",
+                f"{both[0]!r} is also a compensation step: a step either undoes or tells",
+            )
+        status_items = tuple(s.str_list("status_item_keys")) or ("META", "PROFILE")
         kinds[key] = SagaKind(
             key=key,
             label=s.text("label"),
@@ -56,12 +67,13 @@ def parse_saga_kinds(entries: list[Fields], registry: Registry, line: int) -> di
             business_key_path=s.path("business_key"),
             correlation_id_path=s.path("correlation_id"),
             initiator_path=s.path("initiator"),
-            table=s.text("table"),
+            table=table,
             pk_attribute=s.text("pk_attribute", "pk"),
             key_template=template,
             status_attribute=s.text("status_attribute", "status"),
             steps=tuple(steps),
-            compensation_steps=frozenset(s.str_list("compensation_steps")),
+            compensation_steps=compensation,
+            notification_steps=notification,
             approval_steps=frozenset(s.str_list("approval_steps")),
             step_sla_seconds=step_sla,
             default_step_sla_seconds=s.integer("default_step_sla_seconds", 300, minimum=1),
@@ -71,6 +83,8 @@ def parse_saga_kinds(entries: list[Fields], registry: Registry, line: int) -> di
             ticket_path=s.path("ticket", required=False),
             amount_path=s.path("amount", required=False),
             currency_path=s.path("currency", required=False),
+            sort_key_attribute=s.text("sort_key_attribute", "sk"),
+            status_item_keys=status_items,
         )
         s.done()
     if not kinds:

@@ -18,6 +18,9 @@ class SagaStatus(models.TextChoices):
     WAITING = "waiting", "Waiting for approval"
     SUCCEEDED = "succeeded", "Succeeded"
     COMPENSATED = "compensated", "Compensated"
+    # A compensation step itself failed: the unwinding stopped half way (money or stock
+    # stranded). The worst outcome, never to be read as a clean unwind.
+    COMPENSATION_FAILED = "compensation_failed", "Compensation failed"
     NEEDS_REVIEW = "needs_review", "Needs review"
     FAILED = "failed", "Failed"
     TIMED_OUT = "timed_out", "Timed out"
@@ -51,7 +54,7 @@ class Saga(NamedByBusinessKey, models.Model):
     initiator_type = models.CharField(max_length=32, blank=True, default="")
     initiator_id = models.CharField(max_length=255, blank=True, default="")
     ticket = models.CharField(max_length=64, blank=True, default="", db_index=True)
-    status = models.CharField(max_length=16, choices=SagaStatus.choices)
+    status = models.CharField(max_length=24, choices=SagaStatus.choices)
     sfn_status = models.CharField(max_length=16)  # RUNNING, SUCCEEDED, FAILED, TIMED_OUT...
     current_step = models.CharField(max_length=80, blank=True, default="")
     step_entered_at = models.DateTimeField(null=True, blank=True)
@@ -66,6 +69,8 @@ class Saga(NamedByBusinessKey, models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True, default="")
     compensation_ran = models.BooleanField(default=False)
+    # The compensation step that failed, once one did (kept: a terminal saga is not re-read).
+    compensation_failed_step = models.CharField(max_length=80, blank=True, default="")
     callback_pending = models.BooleanField(default=False)
     redrive_count = models.PositiveIntegerField(default=0)
     # When the history tail was last read for the current step (running sagas, round robin).
@@ -160,7 +165,7 @@ class SagaCount(models.Model):
     kind = models.CharField(max_length=40)
     day = models.DateField()
     hour = models.DateTimeField(null=True, blank=True)  # null: the row counts the whole day
-    status = models.CharField(max_length=16, choices=SagaStatus.choices)
+    status = models.CharField(max_length=24, choices=SagaStatus.choices)
     current_step = models.CharField(max_length=80, blank=True, default="")
     deadline_hour = models.DateTimeField(null=True, blank=True)
     n = models.PositiveIntegerField(default=0)

@@ -51,15 +51,13 @@ TERMINAL_TAIL_BUDGET = 300
 _BACKFILL_STATUSES = (
     SagaStatus.FAILED,
     SagaStatus.COMPENSATED,
+    SagaStatus.COMPENSATION_FAILED,
     SagaStatus.NEEDS_REVIEW,
     SagaStatus.TIMED_OUT,
     SagaStatus.ABORTED,
 )
 WORKERS = 8  # concurrent AWS calls while describing new executions
 UPSERT_BATCH = 500
-# The item holding a saga's business status: sort key attribute and the values tried.
-STATUS_SORT_KEY = "sk"
-STATUS_ITEM_SORT_VALUES = ("META", "PROFILE")
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -85,6 +83,7 @@ _UPSERT_FIELDS = [
     "amount",
     "currency",
     "compensation_ran",
+    "compensation_failed_step",
     "callback_pending",
     "redrive_count",
     "history_checked_at",
@@ -134,24 +133,29 @@ def rules_for(kind: SagaKind, registry: Registry | None = None) -> TimelineRules
     return TimelineRules(
         compensation_steps=kind.compensation_steps,
         approval_steps=kind.approval_steps,
+        notification_steps=kind.notification_steps,
         step_sla_seconds=dict(kind.step_sla_seconds),
         default_step_sla_seconds=kind.default_step_sla_seconds,
         callback_timeout_seconds=timeout,
-        known_steps=frozenset(kind.steps) | kind.compensation_steps | kind.approval_steps,
+        known_steps=frozenset(kind.steps)
+        | kind.compensation_steps
+        | kind.approval_steps
+        | kind.notification_steps,
     )
 
 
 def status_item_keys(kind: SagaKind, business_key: str) -> list[dict[str, str]]:
     pk = kind.pk_for(business_key)
-    return [{kind.pk_attribute: pk, STATUS_SORT_KEY: sk} for sk in STATUS_ITEM_SORT_VALUES]
+    return [{kind.pk_attribute: pk, kind.sort_key_attribute: sk} for sk in kind.status_item_keys]
 
 
 def fetch_business_statuses(
     kind: SagaKind, business_keys: Iterable[str], env: AwsEnvironment
 ) -> tuple[dict[str, str], int]:
-    """The business status of each key (from its META/PROFILE item) and the calls it took."""
+    """The business status of each key (from its status item: META, PROFILE, or what the
+    registry names) and the calls it took; none for a kind without a table."""
     keys = sorted({k for k in business_keys if k})
-    if not keys:
+    if not keys or not kind.table:
         return {}, 0
     wanted = [item_key for k in keys for item_key in status_item_keys(kind, k)]
     items = dynamodb.batch_get_items(kind.table, wanted, env)
@@ -159,8 +163,8 @@ def fetch_business_statuses(
     by_pk: dict[str, dict[str, Any]] = {}
     for item in items:
         pk = str(item.get(kind.pk_attribute, ""))
-        sk = str(item.get(STATUS_SORT_KEY, ""))
-        rank = STATUS_ITEM_SORT_VALUES.index(sk) if sk in STATUS_ITEM_SORT_VALUES else 99
+        sk = str(item.get(kind.sort_key_attribute, ""))
+        rank = kind.status_item_keys.index(sk) if sk in kind.status_item_keys else 99
         current = by_pk.get(pk)
         if current is None or rank < current["rank"]:
             by_pk[pk] = {"rank": rank, "item": item}
@@ -232,6 +236,9 @@ def apply_position(
         row.step_entered_at = pos.step_entered_at
         row.callback_pending = pos.callback_pending and sfn_status == "RUNNING"
         row.compensation_ran = row.compensation_ran or pos.compensation_ran
+        row.compensation_failed_step = (
+            pos.failed_compensation_step[:80] or row.compensation_failed_step
+        )
         row.history_checked_at = now
     elif sfn_status == "SUCCEEDED":
         row.current_step = ""
@@ -246,6 +253,7 @@ def apply_position(
             current_step=row.current_step,
             callback_pending=row.callback_pending,
             compensation_ran=row.compensation_ran,
+            compensation_failed=bool(row.compensation_failed_step),
             approval_steps=kind.approval_steps,
             error=row.last_error,
         )

@@ -60,7 +60,7 @@ def case_page(viewer_client, monkeypatch):
     saga = saga_from_history("order_waiting_service", status=SagaStatus.WAITING)
 
     def get() -> str:
-        return viewer_client.get(f"/sagas/orders/{saga.pk}/").content.decode()
+        return viewer_client.get(f"/sagas/orders/{saga.business_key}/").content.decode()
 
     get.saga = saga  # type: ignore[attr-defined]
     return get

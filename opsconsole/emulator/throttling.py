@@ -72,12 +72,14 @@ def quotas() -> dict[str, tuple[float, float]]:
     """The quotas in force now (empty: throttling is off)."""
     from moto.core.config import default_user_config
 
-    setting = default_user_config.get("stepfunctions", {}).get("throttling")
+    config: dict[str, Any] = dict(default_user_config.get("stepfunctions", {}))
+    setting = config.get("throttling")
     if not setting:
         return {}
     if setting == "aws":
         return DEFAULTS
-    return {str(api): (float(v[0]), float(v[1])) for api, v in dict(setting).items()}
+    limits: dict[str, Any] = dict(setting)
+    return {str(api): (float(v[0]), float(v[1])) for api, v in limits.items()}
 
 
 def admit(account: str, region: str, action: str) -> bool:
@@ -120,7 +122,8 @@ def enabled(limits: str | dict[str, Any] = "aws") -> Iterator[None]:
 
     previous = default_user_config.get("stepfunctions", {})
     # A new dict: moto keeps the one its config was given, which may be a shared constant.
-    default_user_config["stepfunctions"] = {**previous, "throttling": limits}
+    config: Any = {**previous, "throttling": limits}
+    default_user_config["stepfunctions"] = config
     reset()
     try:
         yield

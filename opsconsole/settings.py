@@ -299,6 +299,10 @@ SYNC_INTERVAL_SECONDS = env_float("OPSCONSOLE_SYNC_INTERVAL", 5.0, minimum=0.5)
 APPROVALS_POLL_SECONDS = env_float("OPSCONSOLE_APPROVALS_POLL_INTERVAL", 3.0, minimum=0.5)
 # A kind's read model older than this is shown as stale.
 SYNC_STALE_AFTER_SECONDS = env_int("OPSCONSOLE_SYNC_STALE_AFTER", 120, minimum=1)
+# Kinds whose status change events the console consumes (registry saga_sync) are listed
+# only this often, as a safety net; the event queue is read every SYNC_EVENTS_INTERVAL.
+SYNC_SAFETY_NET_SECONDS = env_float("OPSCONSOLE_SYNC_SAFETY_NET", 60.0, minimum=1)
+SYNC_EVENTS_INTERVAL = env_float("OPSCONSOLE_SYNC_EVENTS_INTERVAL", 1.0, minimum=0.2)
 
 # --- the console's budget of AWS calls (README "Budget of AWS calls") -------------------
 

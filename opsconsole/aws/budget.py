@@ -74,6 +74,20 @@ def current_work() -> str:
     return _work.get()
 
 
+_patience: ContextVar[float | None] = ContextVar("aws_budget_patience", default=None)
+
+
+@contextmanager
+def patience(seconds: float) -> Iterator[None]:
+    """Wait at most `seconds` for a token inside (work that would rather stop and resume on
+    its next run than hold a worker)."""
+    token = _patience.set(seconds)
+    try:
+        yield
+    finally:
+        _patience.reset(token)
+
+
 def quotas() -> dict[str, tuple[float, float]]:
     """The account's quota of each throttled API, `service.Operation` -> (burst, rate)."""
     return {**DEFAULT_QUOTAS, **settings.AWS_QUOTAS}
@@ -320,8 +334,13 @@ def acquire(env_name: str, service: str, operation: str, *, interactive: bool) -
         return
     store = _store()
     key = _key(env_name, service, operation, kind)
-    patience = settings.AWS_BUDGET_INTERACTIVE_WAIT if interactive else settings.AWS_BUDGET_MAX_WAIT
-    deadline = time.monotonic() + patience
+    wait_at_most = (
+        settings.AWS_BUDGET_INTERACTIVE_WAIT if interactive else settings.AWS_BUDGET_MAX_WAIT
+    )
+    chosen = _patience.get()
+    if chosen is not None:
+        wait_at_most = min(wait_at_most, chosen)
+    deadline = time.monotonic() + wait_at_most
     while True:
         wait = store.take(key, *limit)
         if wait <= 0:

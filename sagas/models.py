@@ -76,6 +76,9 @@ class Saga(NamedByBusinessKey, models.Model):
     # When the history tail was last read for the current step (running sagas, round robin).
     history_checked_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(auto_now=True)
+    # Listed (or known from an event without its input) but not described yet: its input's
+    # facts (correlation id, initiator, ticket) come later, within the call budget.
+    details_pending = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
@@ -94,6 +97,9 @@ class Saga(NamedByBusinessKey, models.Model):
             ),
             models.Index(fields=["status", "history_checked_at"], name="saga_active_refresh"),
             models.Index(fields=["-started_at", "-id"], name="saga_started"),
+            models.Index(
+                fields=["kind", "details_pending", "-started_at"], name="saga_details_pending"
+            ),
         ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
@@ -220,6 +226,12 @@ class SyncState(models.Model):
     last_duration_ms = models.PositiveIntegerField(default=0)
     last_new = models.PositiveIntegerField(default=0)
     last_updated = models.PositiveIntegerField(default=0)
+    # Event-driven sync: the last status change event applied, when it happened in AWS and
+    # how long it took to reach the read model; the safety net's last listing.
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_event_lag_ms = models.PositiveIntegerField(null=True, blank=True)
+    events_applied = models.PositiveBigIntegerField(default=0)
+    last_listing_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"sync of {self.kind}"

@@ -25,7 +25,7 @@ def _ref() -> dict[str, Any]:
 
 
 URL_PERMISSIONS = {
-    "home": page("viewer"),
+    "home": page("viewer", query="overview=1"),
     "sagas:list": page("viewer", kwargs={"kind": "orders"}),
     "sagas:search": page("viewer", query="q=nothing-matches"),
     "sagas:export": page("viewer", kwargs={"kind": "orders"}),

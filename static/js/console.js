@@ -51,3 +51,19 @@
     kept = null;
   });
 })();
+
+// Copy buttons: data-copy names the element whose text goes to the clipboard. Hidden
+// without JavaScript (the download link does the job then).
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    if (!navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var source = document.querySelector(button.dataset.copy);
+      if (!source) return;
+      navigator.clipboard.writeText(source.value || source.textContent).then(function () {
+        button.textContent = "Copied";
+      });
+    });
+  });
+});

@@ -30,6 +30,7 @@ URL_PERMISSIONS = {
     "sagas:search": page("viewer", query="q=nothing-matches"),
     "sagas:export": page("viewer", kwargs={"kind": "orders"}),
     "sagas:detail": page("viewer", kwargs=_case),
+    "sagas:history": page("viewer", kwargs=_case),
     "api-sagas": api("viewer"),
     "api-saga": api("viewer", kwargs=_ref),
     "api-saga-timeline": api("viewer", kwargs=_ref),

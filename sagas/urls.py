@@ -10,6 +10,7 @@ kind_routes = [
     # By the business key a person types: /sagas/orders/8843/ is order 8843 (its newest
     # run; ?run=<execution name> picks another). A console id there redirects.
     path("<str:key>/", views.case, name="detail"),
+    path("<str:key>/history/", views.history, name="history"),
 ]
 urlpatterns = [
     path("search/", views.search, name="search"),

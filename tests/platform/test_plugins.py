@@ -126,7 +126,7 @@ def test_it_shows_registered_counters_on_the_overview(viewer_client):
         plugins.unregister("secret")
     assert 'data-counter="pending"' in html and "<strong>7</strong>" in html
     assert 'data-counter="secret"' not in html
-    assert "data-counters" not in viewer_client.get("/").content.decode()
+    assert 'data-counter="pending"' not in viewer_client.get("/").content.decode()
 
 
 def test_it_schedules_every_features_periodic_jobs():

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import sync_views, views
 
 app_name = "sagas"
 # The pages of one saga kind, under its slug.
@@ -14,5 +14,6 @@ kind_routes = [
 ]
 urlpatterns = [
     path("search/", views.search, name="search"),
+    path("sync/", sync_views.sync_page, name="sync"),
     path("<slug:kind>/", include(kind_routes)),
 ]

@@ -152,6 +152,11 @@ def test_it_schedules_every_features_periodic_jobs():
                 "schedule": settings.SYNC_INTERVAL_SECONDS,
                 "options": {"expires": settings.SYNC_INTERVAL_SECONDS * 2},
             },
+            "sagas-status-events": {
+                "task": "sagas.tasks.consume_status_events",
+                "schedule": settings.SYNC_EVENTS_INTERVAL,
+                "options": {"expires": settings.SYNC_EVENTS_INTERVAL * 2},
+            },
             "collect-approvals": {
                 "task": "approvals.tasks.collect_approval_requests",
                 "schedule": settings.APPROVALS_POLL_SECONDS,

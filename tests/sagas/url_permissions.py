@@ -34,4 +34,7 @@ URL_PERMISSIONS = {
     "api-sagas": api("viewer"),
     "api-saga": api("viewer", kwargs=_ref),
     "api-saga-timeline": api("viewer", kwargs=_ref),
+    "sagas:sync": page("admin"),
+    "api-sync": api("viewer"),
+    "api-aws-budget": api("admin"),
 }

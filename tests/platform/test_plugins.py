@@ -151,6 +151,21 @@ def test_it_schedules_every_features_periodic_jobs():
             "schedule": 30.0,
             "options": {"expires": 60},
         },
+        "poll-metrics": {
+            "task": "opsconsole.monitoring.tasks.poll_metrics",
+            "schedule": settings.MONITORING_POLL_SECONDS,
+            "options": {"expires": settings.MONITORING_POLL_SECONDS * 2},
+        },
+        "evaluate-alerts": {
+            "task": "opsconsole.monitoring.tasks.evaluate_alerts",
+            "schedule": settings.MONITORING_EVALUATE_SECONDS,
+            "options": {"expires": settings.MONITORING_EVALUATE_SECONDS * 2},
+        },
+        "keep-samples": {
+            "task": "opsconsole.monitoring.tasks.keep_samples",
+            "schedule": 300.0,
+            "options": {"expires": 600},
+        },
     }
 
 
@@ -163,6 +178,9 @@ def test_it_gives_celery_beat_the_registered_schedule():
         "collect-approvals",
         "poll-dlq-depths",
         "sweep-approvals",
+        "poll-metrics",
+        "evaluate-alerts",
+        "keep-samples",
     }
     for job in app.conf.beat_schedule.values():
         # Celery's autodiscovery imports each app's tasks module; the name must resolve there.

@@ -104,7 +104,8 @@ def sync_lag_seconds(now: datetime) -> Series:
     from .models import SyncState
 
     last = dict(SyncState.objects.values_list("kind", "last_success_at"))
-    return [
-        ({"kind": k}, (now - last[k]).total_seconds() if last.get(k) else None)
-        for k in get_registry().kinds
-    ]
+    out: Series = []
+    for k in get_registry().kinds:
+        synced = last.get(k)
+        out.append(({"kind": k}, (now - synced).total_seconds() if synced else None))
+    return out

@@ -100,7 +100,8 @@ def _targets(
             elif reading.error:
                 error = reading.error
             if error:
-                olds = [a for (r, _), a in existing.items() if r == rule.name] or [None]
+                olds: list[Alert | None] = [a for (r, _), a in existing.items() if r == rule.name]
+                olds = olds or [None]
                 for old in olds:
                     labels = dict(old.labels) if old else {}
                     key = series.signal_key(rule.signal, labels)

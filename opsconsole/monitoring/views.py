@@ -155,7 +155,8 @@ def _silences_page(
         {"silence": s, "state": actions.silence_state(s, now)}
         for s in Silence.objects.order_by("-created_at")[:200]
     ]
-    rows.sort(key=lambda r: {"active": 0, "pending": 1, "expired": 2}[r["state"]])
+    order = {"active": 0, "pending": 1, "expired": 2}
+    rows.sort(key=lambda r: order[str(r["state"])])
     return render(
         request,
         "monitoring/silences.html",

@@ -177,6 +177,13 @@ def process(now: datetime, rules: list[AlertRule] | None = None) -> int:
             emitted += 1
             for r in rows:
                 r.outcome, r.event_id = "emitted", event.id
-        Transition.objects.bulk_update(claimed, ["outcome", "event_id", "group_key"])
-        Alert.objects.bulk_update(list(touched.values()), ["last_notified_at"])
+        # Grouped writes: rows sharing an outcome, event and group are one UPDATE each.
+        same: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+        for row in claimed:
+            same[(row.outcome, row.event_id, row.group_key)].append(row.pk)
+        for (outcome, event_id, group_key), pks in same.items():
+            Transition.objects.filter(pk__in=pks).update(
+                outcome=outcome, event_id=event_id, group_key=group_key
+            )
+        Alert.objects.filter(pk__in=list(touched)).update(last_notified_at=now)
     return emitted

@@ -108,6 +108,11 @@ def watched_metrics(registry: Registry) -> list[Watched]:
     return list(out.values())
 
 
+def _floor(at: datetime, seconds: int) -> datetime:
+    epoch = int(at.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=at.tzinfo)
+
+
 @dataclass
 class PollResult:
     queries: int = 0
@@ -130,6 +135,11 @@ def poll(
     for w in watched:
         by_env[w.env].append(w)
     points: list[tuple[str, datetime, float]] = []
+    # Whole periods (the datapoints' timestamps are period starts): every poll reads the
+    # same buckets again, so a late datapoint updates its sample instead of adding one.
+    period = max((w.period for w in watched), default=60)
+    start = _floor(now - LOOKBACK, period)
+    end = _floor(now, period) + timedelta(seconds=period)
     for env_name, items in by_env.items():
         env = environments.get(env_name)
         queries = [
@@ -144,7 +154,7 @@ def poll(
             for i, w in enumerate(items)
         ]
         try:
-            got = cloudwatch.get_metric_data(queries, now - LOOKBACK, now, env)
+            got = cloudwatch.get_metric_data(queries, start, end, env)
         except errors.AwsError as exc:
             log.warning("metric poll of %s failed: %s", env_name, exc)
             result.errors += 1

@@ -18,11 +18,15 @@ def _nav_links() -> Iterable[tuple[str, str]]:
 def _firing_counter(request: object) -> plugins.Count | None:
     from .models import Alert, AlertState
 
-    firing = Alert.objects.filter(state=AlertState.FIRING).count()
-    if not firing:
+    rules = list(Alert.objects.filter(state=AlertState.FIRING).values_list("rule", flat=True))
+    if not rules:
         return None  # all quiet: the overview says nothing
+    names = sorted(set(rules))
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     return plugins.Count(
-        label="alerts firing", count=firing, url=reverse("monitoring:alerts") + "?state=firing"
+        label=f"alerts firing: {shown}",
+        count=len(rules),
+        url=reverse("monitoring:alerts") + "?state=firing",
     )
 
 

@@ -76,4 +76,5 @@ def index_metric_data() -> None:
         return results
 
     get_metric_data._opsconsole_indexed = True  # type: ignore[attr-defined]
+    get_metric_data.__wrapped_original__ = original  # type: ignore[attr-defined]
     CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]

@@ -37,7 +37,7 @@ def keep_samples() -> dict[str, int]:
     from . import retention
 
     now = timezone.now()
-    return {"rollups": retention.rollup(now), **retention.prune(now)}
+    return {"rolled_up": retention.rollup(now), **retention.prune(now)}
 
 
 @task_failure.connect

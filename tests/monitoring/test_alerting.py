@@ -205,3 +205,15 @@ def test_a_thousand_rules_are_evaluated_in_one_tick():
     assert Alert.objects.filter(state="firing").count() == sum(
         1 for i in range(1000) if (i % 50) % 3
     )
+
+
+def test_a_new_incident_starts_unacknowledged():
+    VALUES["payments-dlq"] = 1
+    tick(T0)
+    actions.acknowledge(Alert.objects.get().pk, actor=OPERATOR, note="on it")
+    VALUES["payments-dlq"] = 0
+    tick(T0 + timedelta(minutes=2))
+    VALUES["payments-dlq"] = 5
+    tick(T0 + timedelta(minutes=3))
+    alert = Alert.objects.get()
+    assert alert.state == "firing" and alert.acknowledged_by == ""

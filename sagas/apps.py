@@ -23,6 +23,11 @@ class SagasConfig(plugins.PluginConfig):
             "sagas.tasks.sync_all_kinds",
             lambda settings: settings.SYNC_INTERVAL_SECONDS,
         ),
+        PeriodicJob(
+            "sagas-status-events",
+            "sagas.tasks.consume_status_events",
+            lambda settings: settings.SYNC_EVENTS_INTERVAL,
+        ),
         # Business signals for monitoring's rules and charts (sagas/signals.py).
         *(
             plugins.Signal(name, labels, f"sagas.signals.{name}", doc, "sagas.signals.link")

@@ -15,4 +15,13 @@ class RecoveryConfig(plugins.PluginConfig):
             "Visible messages in a dead-letter queue (SQS attributes)",
             "opsconsole.recovery.signals.link",
         ),
+        PeriodicJob("tend-jobs", "opsconsole.recovery.tasks.tend_jobs", 10.0),
     )
+
+    def ready(self) -> None:
+        super().ready()
+        from opsconsole.web.problems import register_errors
+
+        from .errors import ERROR_SPECS
+
+        register_errors(ERROR_SPECS)

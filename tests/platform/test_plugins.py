@@ -141,6 +141,21 @@ def test_it_schedules_every_features_periodic_jobs():
                 "schedule": 10.0,
                 "options": {"expires": 20},
             },
+            "poll-metrics": {
+                "task": "opsconsole.monitoring.tasks.poll_metrics",
+                "schedule": settings.MONITORING_POLL_SECONDS,
+                "options": {"expires": settings.MONITORING_POLL_SECONDS * 2},
+            },
+            "evaluate-alerts": {
+                "task": "opsconsole.monitoring.tasks.evaluate_alerts",
+                "schedule": settings.MONITORING_EVALUATE_SECONDS,
+                "options": {"expires": settings.MONITORING_EVALUATE_SECONDS * 2},
+            },
+            "keep-samples": {
+                "task": "opsconsole.monitoring.tasks.keep_samples",
+                "schedule": 300.0,
+                "options": {"expires": 600},
+            },
         }
         == schedule
     )
@@ -182,9 +197,13 @@ def test_it_gives_celery_beat_the_registered_schedule():
 
     app.finalize()
     assert set(app.conf.beat_schedule) == set(beat_schedule(settings))
-    assert {"sync-sagas", "collect-approvals", "poll-dlq-depths", "tend-jobs"} <= set(
-        app.conf.beat_schedule
-    )
+    assert {
+        "sync-sagas",
+        "collect-approvals",
+        "poll-dlq-depths",
+        "tend-jobs",
+        "evaluate-alerts",
+    } <= set(app.conf.beat_schedule)
     for job in app.conf.beat_schedule.values():
         # Celery's autodiscovery imports each app's tasks module; the name must resolve there.
         importlib.import_module(job["task"].rsplit(".", 1)[0])

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import ticket_views, views
 
 app_name = "sagas"
 # The pages of one saga kind, under its slug.
@@ -11,5 +11,7 @@ kind_routes = [
 ]
 urlpatterns = [
     path("search/", views.search, name="search"),
+    path("tickets/<int:saga_id>/panel/", ticket_views.panel, name="tickets_panel"),
+    path("tickets/<int:saga_id>/link", ticket_views.link, name="link_ticket"),
     path("<slug:kind>/", include(kind_routes)),
 ]

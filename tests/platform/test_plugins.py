@@ -26,7 +26,7 @@ NAV_BY_ROLE = {
     "viewer": [*KINDS, "Approvals", "Recovery", "Alerts"],
     "operator": [*KINDS, "Approvals", "Recovery", "Alerts"],
     "approver": [*KINDS, "Approvals", "Recovery", "Alerts"],
-    "admin": [*KINDS, "Approvals", "Recovery", "Alerts", "Audit", "API tokens"],
+    "admin": [*KINDS, "Approvals", "Recovery", "Alerts", "Audit", "API tokens", "Integrations"],
 }
 
 
@@ -151,6 +151,11 @@ def test_it_schedules_every_features_periodic_jobs():
             "schedule": 30.0,
             "options": {"expires": 60},
         },
+        "integrations-sweep": {
+            "task": "opsconsole.integrations.tasks.sweep",
+            "schedule": 15.0,
+            "options": {"expires": 30.0},
+        },
     }
 
 
@@ -163,6 +168,7 @@ def test_it_gives_celery_beat_the_registered_schedule():
         "collect-approvals",
         "poll-dlq-depths",
         "sweep-approvals",
+        "integrations-sweep",
     }
     for job in app.conf.beat_schedule.values():
         # Celery's autodiscovery imports each app's tasks module; the name must resolve there.

@@ -91,9 +91,8 @@ def test_a_console_action_on_a_saga_with_a_ticket_adds_a_work_note(
     outbound, snow, channels_registry
 ):
     incident = snow.instance.create({"short_description": "Order 8842 stuck"})
-    from tests.sagas.factories import make_saga
-
     from sagas.tickets import emit_saga_event
+    from tests.sagas.factories import make_saga
 
     saga = make_saga(key="8842", status="failed", ticket=incident["number"])
     with transaction.atomic():

@@ -33,13 +33,13 @@ class WithSecret:
 def _clean_url(url: str) -> str:
     url = (url or "").strip()
     if not url:
-        raise InvalidEndpoint(detail="A URL is required.", field="url")
+        raise InvalidEndpoint(reason="A URL is required.", field="url")
     if len(url) > MAX_URL:
-        raise InvalidEndpoint(detail=f"The URL is longer than {MAX_URL} characters.", field="url")
+        raise InvalidEndpoint(reason=f"The URL is longer than {MAX_URL} characters.", field="url")
     try:
         check_url(url)
     except DestinationRefused as exc:
-        raise InvalidEndpoint(detail=f"This URL is not allowed: {exc}.", field="url") from None
+        raise InvalidEndpoint(reason=f"This URL is not allowed: {exc}.", field="url") from None
     return url
 
 
@@ -48,7 +48,7 @@ def _clean_types(event_types: Iterable[str]) -> list[str]:
     unknown = [t for t in types if t not in EVENT_TYPES]
     if unknown:
         raise InvalidEndpoint(
-            detail=f"Unknown event types: {', '.join(unknown)}.", field="event_types"
+            reason=f"Unknown event types: {', '.join(unknown)}.", field="event_types"
         )
     return types
 

@@ -27,7 +27,7 @@ ERROR_SPECS = {
         404, "Webhook endpoint not found", "No such webhook endpoint."
     ),
     DeliveryNotFound.code: ErrorSpec(404, "Delivery not found", "No such delivery."),
-    InvalidEndpoint.code: ErrorSpec(400, "Invalid webhook endpoint", "{detail}"),
+    InvalidEndpoint.code: ErrorSpec(400, "Invalid webhook endpoint", "{reason}"),
     EndpointDisabled.code: ErrorSpec(
         409, "Endpoint disabled", "Enable the endpoint before redelivering to it."
     ),

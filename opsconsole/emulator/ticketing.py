@@ -43,7 +43,8 @@ class LocalTicketing:
             f"  ServiceNow (incidents):      {self.servicenow.url}/",
             f"  Webhook receiver:            {self.receiver.url}/  "
             f"(subscribe {self.receiver.url}/hooks/demo, paste the secret on its page)",
-            f"  Mail sink (SMTP):            127.0.0.1:{self.mail.port}  (mails in {self.log_path})",
+            f"  Mail sink (SMTP):            127.0.0.1:{self.mail.port}  "
+            f"(mails in {self.log_path})",
         ]
 
     def stop(self) -> None:

@@ -51,7 +51,7 @@ SYSTEM = Actor.system("integrations")
 
 
 def _lease() -> timedelta:
-    return timedelta(seconds=settings.INTEGRATIONS_TIMEOUT * 3 + 30)
+    return timedelta(seconds=settings.INTEGRATIONS_TIMEOUT * 2 + 10)
 
 
 def claim(pk: int) -> Delivery | None:
@@ -290,6 +290,17 @@ def tell_owner(endpoint: WebhookEndpoint, reason: str) -> None:
             endpoint.pk,
             exc,
         )
+
+
+def next_due() -> int | None:
+    """The oldest row due now that nobody holds (a task drains these after its own)."""
+    found: int | None = (
+        Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now())
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return found
 
 
 def due(limit: int = 500, now: Any = None) -> list[int]:

@@ -161,3 +161,20 @@ def test_the_demo_registry_declares_its_channels():
 
     declared = channels(load(DEMO))
     assert {c.type for c in declared.values()} == {"email", "sns", "servicenow"}
+
+
+def test_an_alert_is_published_to_an_sns_topic_channel(aws, outbound):
+    from opsconsole.aws import provisioning
+
+    provisioning.ensure_topic("critical-alerts")
+    _alert("alert.firing", channels=["critical-sns"])
+    row = Delivery.objects.get(channel="critical-sns")
+    assert row.status == DeliveryStatus.DELIVERED
+    assert row.log.get().response_excerpt.startswith("MessageId ")
+
+
+def test_a_missing_sns_topic_is_a_failure_that_is_retried_or_refused(aws, outbound):
+    _alert("alert.firing", channels=["critical-sns"])
+    row = Delivery.objects.get(channel="critical-sns")
+    assert row.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+    assert row.last_error

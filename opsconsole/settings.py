@@ -11,7 +11,7 @@ import secrets
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -300,6 +300,68 @@ SYNC_INTERVAL_SECONDS = env_float("OPSCONSOLE_SYNC_INTERVAL", 5.0, minimum=0.5)
 APPROVALS_POLL_SECONDS = env_float("OPSCONSOLE_APPROVALS_POLL_INTERVAL", 3.0, minimum=0.5)
 # A kind's read model older than this is shown as stale.
 SYNC_STALE_AFTER_SECONDS = env_int("OPSCONSOLE_SYNC_STALE_AFTER", 120, minimum=1)
+# Kinds whose status change events the console consumes (registry saga_sync) are listed
+# only this often, as a safety net; the event queue is read every SYNC_EVENTS_INTERVAL.
+SYNC_SAFETY_NET_SECONDS = env_float("OPSCONSOLE_SYNC_SAFETY_NET", 60.0, minimum=1)
+SYNC_EVENTS_INTERVAL = env_float("OPSCONSOLE_SYNC_EVENTS_INTERVAL", 1.0, minimum=0.2)
+
+# --- the console's budget of AWS calls (README "Budget of AWS calls") -------------------
+
+
+def _env_pairs(name: str, default: str, parse: Any, what: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in env_list(name, default):
+        key, sep, value = item.partition("=")
+        try:
+            if not sep or not key.strip():
+                raise ValueError(item)
+            out[key.strip()] = parse(value.strip())
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not {what}") from None
+    return out
+
+
+def _share(value: str) -> float:
+    share = float(value)
+    if not 0 < share <= 1:
+        raise ValueError(value)
+    return share
+
+
+def _quota(value: str) -> tuple[float, float]:
+    burst, _, rate = value.partition("/")
+    pair = (float(burst), float(rate))
+    if pair[0] < 1 or pair[1] <= 0:
+        raise ValueError(value)
+    return pair
+
+
+# Off: no call waits for the budget (the emulator's throttling and AWS's still apply).
+AWS_BUDGET_ENABLED = env_bool("OPSCONSOLE_AWS_BUDGET", True)
+# The share of each throttled API's rate (and burst) that one kind of the console's work may
+# take; the company's own services need the rest.
+AWS_BUDGET_SHARES: dict[str, float] = _env_pairs(
+    "OPSCONSOLE_AWS_BUDGET_SHARES",
+    "sync=0.2,events=0.1,backfill=0.2,recovery=0.2,interactive=0.05,other=0.1",
+    _share,
+    "kind=share with 0 < share <= 1",
+)
+# The account's quotas where they differ from AWS's defaults of the large regions, as
+# service.Operation=burst/rate per second (e.g. stepfunctions.DescribeExecution=250/10).
+AWS_QUOTAS: dict[str, tuple[float, float]] = _env_pairs(
+    "OPSCONSOLE_AWS_QUOTAS", "", _quota, "service.Operation=burst/rate"
+)
+# One bucket for every worker: in Redis when the broker is Redis, else in a SQLite file that
+# the processes of this one machine share (the embedded broker is one machine).
+AWS_BUDGET_REDIS_URL = env_str(
+    "OPSCONSOLE_AWS_BUDGET_REDIS_URL",
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+)
+AWS_BUDGET_FILE = VAR_DIR / "aws-budget.sqlite3"
+# How long background work waits for a token before it stops and resumes on its next run;
+# a page waits at most AWS_BUDGET_INTERACTIVE_WAIT and then shows what it has.
+AWS_BUDGET_MAX_WAIT = env_float("OPSCONSOLE_AWS_BUDGET_MAX_WAIT", 30.0, minimum=0)
+AWS_BUDGET_INTERACTIVE_WAIT = env_float("OPSCONSOLE_AWS_BUDGET_INTERACTIVE_WAIT", 0.5, minimum=0)
 # Link from a saga's ticket reference to the ticketing system, e.g.
 # https://tickets.example.com/browse/{ticket}; empty: tickets are shown as plain text.
 TICKET_URL_TEMPLATE = env_str("OPSCONSOLE_TICKET_URL_TEMPLATE", "")

@@ -31,6 +31,11 @@ class SagasConfig(plugins.PluginConfig):
             "sagas.tasks.sync_all_kinds",
             lambda settings: settings.SYNC_INTERVAL_SECONDS,
         ),
+        PeriodicJob(
+            "sagas-status-events",
+            "sagas.tasks.consume_status_events",
+            lambda settings: settings.SYNC_EVENTS_INTERVAL,
+        ),
     )
 
     def ready(self) -> None:

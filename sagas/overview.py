@@ -46,9 +46,15 @@ def home(request: HttpRequest) -> HttpResponse:
                 "kind": kind,
                 "total": sum(counts.values()),
                 "statuses": [
-                    {"value": s.value, "label": s.label, "n": counts.get(s.value, 0)}
+                    {
+                        "value": s.value,
+                        "label": s.label,
+                        "n": counts.get(s.value, 0),
+                        "alarm": s == SagaStatus.COMPENSATION_FAILED and counts.get(s.value, 0),
+                    }
                     for s in SagaStatus
                 ],
+                "compensation_failed": counts.get(SagaStatus.COMPENSATION_FAILED.value, 0),
                 "sync": state,
                 "banner": state.as_banner(now) if state else {"level": "warn", "never": True},
                 "stuck_url": reverse("sagas:list", args=[kind.key]) + "?stuck=1",

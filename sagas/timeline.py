@@ -76,6 +76,7 @@ class TimelineRules:
 
     compensation_steps: frozenset[str] = frozenset()
     approval_steps: frozenset[str] = frozenset()
+    notification_steps: frozenset[str] = frozenset()
     step_sla_seconds: Mapping[str, int] = field(default_factory=dict)
     default_step_sla_seconds: int | None = None
     # Deadline of a callback wait when the history does not carry the task's timeout.
@@ -113,6 +114,7 @@ class StateVisit:
     branch_label: str = ""
     is_compensation: bool = False
     is_approval: bool = False
+    is_notification: bool = False
     callback: bool = False
     deadline: datetime | None = None
     resource: str = ""
@@ -200,6 +202,30 @@ class Timeline:
         return bool(self.compensation_visits)
 
     @property
+    def notification_visits(self) -> tuple[StateVisit, ...]:
+        return tuple(v for v in self.visits if v.is_notification)
+
+    @property
+    def failed_compensation(self) -> StateVisit | None:
+        """The compensation step that itself failed: the unwinding broke off, and whatever
+        that step should have undone is still done. An error caught into the next
+        compensation step is "nothing to undo here" (a release of stock never reserved),
+        and one handled inside a Map or Parallel that then succeeded is not a failure."""
+        for v in self.compensation_visits:
+            if v.lane or v.state_type == "Fail":
+                continue
+            if v.outcome in (FAILED, TIMED_OUT):
+                return v
+            if v.outcome == CAUGHT:
+                went_to = next(
+                    (w for w in self.visits[v.index + 1 :] if w.name == v.caught_to and not w.lane),
+                    None,
+                )
+                if went_to is None or not went_to.is_compensation:
+                    return v
+        return None
+
+    @property
     def steps_run(self) -> tuple[str, ...]:
         return tuple(v.name for v in self.visits)
 
@@ -253,9 +279,25 @@ class Timeline:
             if failure.lane:
                 where = f"{self.visits[failure.lane[-1][0]].name} › {where}"
             parts.append(f"failed in {where}" + (f" ({why})" if why else ""))
+        broken = self.failed_compensation
         if self.compensation_ran:
-            names = ", ".join(dict.fromkeys(v.name for v in self.compensation_visits if not v.lane))
-            parts.append(f"compensated: {names}")
+            done = [
+                v.name
+                for v in self.compensation_visits
+                if not v.lane
+                and v.outcome in (SUCCEEDED, RETRIED)
+                and (broken is None or v.name != broken.name)
+            ]
+            if broken is not None:
+                why = f" ({broken.error})" if broken.error else ""
+                parts.append(f"compensation failed in {broken.name}{why}")
+                if done:
+                    parts.append(f"undone before it: {', '.join(dict.fromkeys(done))}")
+            elif done:
+                parts.append(f"compensated: {', '.join(dict.fromkeys(done))}")
+        notified = [v.name for v in self.notification_visits if not v.lane]
+        if notified:
+            parts.append(f"notified: {', '.join(dict.fromkeys(notified))}")
         current = self.current
         if current is not None:
             parts.append(f"now in {current.name}")
@@ -543,6 +585,7 @@ def build_timeline(events: Iterable[HistoryEvent], rules: TimelineRules | None =
                 branch_label=label,
                 is_compensation=compensating,
                 is_approval=v.name in rules.approval_steps,
+                is_notification=v.name in rules.notification_steps and not compensating,
                 callback=callback,
                 deadline=deadline,
                 resource=v.resource,
@@ -577,6 +620,7 @@ class Position:
     compensation_ran: bool = False
     last_step: str = ""
     failed_step: str = ""
+    failed_compensation_step: str = ""
 
 
 def _named(
@@ -605,6 +649,9 @@ def position(timeline: Timeline, known_steps: frozenset[str] = frozenset()) -> P
         compensation_ran=timeline.compensation_ran,
         last_step=last.name if last else "",
         failed_step=(timeline.failure.name if timeline.failure else ""),
+        failed_compensation_step=(
+            timeline.failed_compensation.name if timeline.failed_compensation else ""
+        ),
     )
 
 
@@ -664,7 +711,10 @@ def gantt(
     for row, v in enumerate(visits):
         x0 = x_of(v.entered_at)
         x1 = x_of(v.exited_at or now)
-        css = [f"o-{v.outcome}", "comp" if v.is_compensation else "fwd"]
+        css = [
+            f"o-{v.outcome}",
+            "comp" if v.is_compensation else ("notify" if v.is_notification else "fwd"),
+        ]
         if v.callback:
             css.append("callback")
         if v.state_type in ("Parallel", "Map"):
@@ -678,7 +728,12 @@ def gantt(
                 x=x0,
                 width=max(round(x1 - x0, 2), 2.0),
                 css=" ".join(css),
-                ticks=tuple(x_of(a.ended_at) for a in v.failed_attempts if a.ended_at),
+                # A tick marks a retry: a failed attempt that another attempt followed.
+                ticks=tuple(
+                    x_of(a.ended_at)
+                    for a in v.attempts[:-1]
+                    if a.ended_at and a.outcome in (FAILED, TIMED_OUT)
+                ),
                 deadline_x=x_of(v.deadline) if v.deadline and v.deadline <= end else None,
                 label_x=8 + 10 * v.depth,
                 bar_y=row * row_height + 4,

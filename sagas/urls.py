@@ -7,7 +7,9 @@ app_name = "sagas"
 kind_routes = [
     path("", views.saga_list, name="list"),
     path("export.csv", views.export_csv, name="export"),
-    path("<int:pk>/", views.case, name="detail"),
+    # By the business key a person types: /sagas/orders/8843/ is order 8843 (its newest
+    # run; ?run=<execution name> picks another). A console id there redirects.
+    path("<str:key>/", views.case, name="detail"),
 ]
 urlpatterns = [
     path("search/", views.search, name="search"),

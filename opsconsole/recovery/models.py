@@ -5,6 +5,8 @@ importing another feature. The rows are a cache refreshed every 30 seconds."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
 
@@ -19,3 +21,121 @@ class QueueDepth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.queue}: {self.visible}"
+
+
+class Job(models.Model):
+    """A long recovery action: what, who, the impact they confirmed, and where it stands.
+
+    Written with all its items before any work starts (`jobs.submit`); Celery works it in
+    chunks (`jobs.run`). The counters are denormalised from the items for the progress bar
+    and kept in the same transaction as each chunk's outcomes.
+    """
+
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    VERIFYING = "verifying"  # every item acted on; some outcomes are still being verified
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    STATES = [(s, s) for s in (PENDING, RUNNING, PAUSED, VERIFYING, FINISHED, CANCELLED, FAILED)]
+    ACTIVE = (PENDING, RUNNING, PAUSED, VERIFYING)
+
+    kind = models.CharField(max_length=64, db_index=True)
+    state = models.CharField(max_length=16, choices=STATES, default=PENDING, db_index=True)
+    # The audit attempt the job's records share: intent at submit, outcome at the end.
+    attempt_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    actor_type = models.CharField(max_length=16)
+    actor = models.CharField(max_length=255)
+    actor_role = models.CharField(max_length=16, blank=True, default="")
+    ticket = models.CharField(max_length=64, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    target_type = models.CharField(max_length=32, blank=True, default="")
+    target_id = models.CharField(max_length=512, blank=True, default="")
+    params = models.JSONField(default=dict)
+    preview = models.JSONField(default=dict)
+    rate_per_second = models.FloatField(null=True)
+    total = models.IntegerField(default=0)
+    pending = models.IntegerField(default=0)
+    succeeded = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    skipped = models.IntegerField(default=0)
+    waiting = models.IntegerField(default=0)
+    cancelled = models.IntegerField(default=0)
+    # The runner holding the job: a second runner (a redelivered task) leaves it alone until
+    # the lease runs out, which is how a killed worker's job is picked up again.
+    runner = models.CharField(max_length=64, blank=True, default="")
+    lease_until = models.DateTimeField(null=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True)
+    finished_at = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} ({self.kind}, {self.state})"
+
+    def counts(self) -> dict[str, int]:
+        done = self.succeeded + self.failed + self.skipped + self.waiting + self.cancelled
+        return {
+            "total": self.total,
+            "pending": self.pending,
+            "running": max(self.total - self.pending - done, 0),
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "waiting": self.waiting,
+            "cancelled": self.cancelled,
+        }
+
+    @property
+    def progress_percent(self) -> int:
+        """Items acted on, of all items (waiting ones count: their action is done)."""
+        if not self.total:
+            return 100
+        done = self.succeeded + self.failed + self.skipped + self.waiting + self.cancelled
+        return int(100 * done / self.total)
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE
+
+
+class JobItem(models.Model):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    WAITING = "waiting"  # acted on; the outcome is verified later
+    CANCELLED = "cancelled"
+    STATES = [(s, s) for s in (PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, WAITING, CANCELLED)]
+    FINAL = (SUCCEEDED, FAILED, SKIPPED, CANCELLED)
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
+    seq = models.IntegerField()
+    key = models.CharField(max_length=512)
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=16, choices=STATES, default=PENDING)
+    # Where the handler got to inside this item, written (and committed) before a side
+    # effect that must not happen twice; what `recover` reads after a crash.
+    checkpoint = models.JSONField(default=dict)
+    result = models.JSONField(default=dict)
+    error = models.TextField(blank=True, default="")
+    attempts = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["job", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "key"], name="job_item_key_unique"),
+            models.UniqueConstraint(fields=["job", "seq"], name="job_item_seq_unique"),
+        ]
+        indexes = [models.Index(fields=["job", "state", "seq"], name="job_item_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.state})"

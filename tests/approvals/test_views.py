@@ -249,7 +249,7 @@ def test_it_serves_the_case_page_panel_for_a_saga(viewer_client):
     # Without JavaScript the case page links here: a whole page, with the way back.
     page = viewer_client.get(f"/approvals/saga/{saga.pk}/panel/").content.decode()
     assert "<html" in page and 'id="approvals-panel"' in page
-    assert f'href="/sagas/orders/{saga.pk}/"' in page
+    assert f'href="/sagas/orders/{saga.business_key}/?run={saga.execution_name}"' in page
     assert viewer_client.get("/approvals/saga/999999/panel/").status_code == 404
 
 
@@ -335,7 +335,7 @@ def test_it_shows_the_saga_context_on_the_request_page(approval_world, approver_
     assert "order 6842, 1,240.00 EUR, above the 1,000 threshold" in html
     assert re.search(r'<li class="current"><span>AwaitApproval</span>', html)
     assert "PENDING" in html  # the order's META item in DynamoDB
-    assert f'href="/sagas/orders/{saga.pk}/"' in html
+    assert f'href="/sagas/orders/{saga.business_key}/?run={saga.execution_name}"' in html
 
 
 def test_it_renders_the_inbox_with_a_constant_number_of_queries(approver_client):

@@ -101,7 +101,7 @@ def test_a_console_action_on_a_saga_with_a_ticket_adds_a_work_note(
     assert len(notes) == 1
     assert "saga.redriven on orders 8842 by olivia@example.com" in notes[0]
     assert "downstream fixed" in notes[0]
-    assert f"https://console.example.com/sagas/orders/{saga.pk}/" in notes[0]
+    assert "https://console.example.com/sagas/orders/8842/?run=" in notes[0]
 
 
 def test_servicenow_credentials_come_from_a_secrets_file(outbound, snow, tmp_path, settings):

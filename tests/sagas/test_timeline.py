@@ -194,8 +194,12 @@ def test_it_says_a_closure_failed_in_billing_after_three_retries():
     assert billing.retries == 3
     assert billing.caught_to == "PublishCriticalAlert"
     assert tl.error == "AccountClosureFailed"
-    assert [v.name for v in tl.compensation_visits] == ["PublishCriticalAlert", "ClosureFailed"]
+    # The critical alert only tells someone: the closure was not compensated.
+    assert tl.compensation_visits == ()
+    assert [v.name for v in tl.notification_visits] == ["PublishCriticalAlert"]
     assert tl.failure.name == "HandleBilling"
+    assert "compensated" not in tl.summary()
+    assert "notified: PublishCriticalAlert" in tl.summary()
 
 
 def test_it_says_a_legal_hold_stopped_the_anonymization():
@@ -267,9 +271,10 @@ def test_it_draws_one_bar_per_visit_with_retry_ticks_inside_the_picture():
     g = gantt(tl, now)
     assert len(g.bars) == len(tl.visits)
     billing = next(b for b in g.bars if b.visit.name == "HandleBilling")
-    assert len(billing.ticks) == 4
+    # Four attempts: three retries, so three ticks (none after the last attempt).
+    assert len(billing.ticks) == 3
     assert "o-caught" in billing.css
-    comp = next(b for b in g.bars if b.visit.name == "PublishCriticalAlert")
-    assert "comp" in comp.css.split()
+    alert = next(b for b in g.bars if b.visit.name == "PublishCriticalAlert")
+    assert "notify" in alert.css.split()
     for b in g.bars:
         assert g.label_width <= b.x <= g.width and b.x + b.width <= g.width + 2

@@ -17,7 +17,7 @@ def _saga() -> Any:
 
 
 def _case() -> dict[str, Any]:
-    return {"kind": "orders", "pk": _saga().pk}
+    return {"kind": "orders", "key": _saga().business_key}
 
 
 def _ref() -> dict[str, Any]:

@@ -308,6 +308,7 @@ class Command(BaseCommand):
         # The integrations' outside world: ServiceNow, a webhook receiver, a mail sink.
         self.ticketing = ticketing.start(var, logs / "ticketing.log")
         env.update(self.ticketing.env(web_port))
+        _write_command_env(var, env)
 
         python = sys.executable
         self.children.append(
@@ -431,3 +432,25 @@ class Command(BaseCommand):
                 raise CommandError(
                     "the AWS emulator stopped unexpectedly; see var/log/emulator.log"
                 )
+
+
+# What a management command run beside the demo needs to reach its emulator and database.
+_COMMAND_ENV_KEYS = (
+    "OPSCONSOLE_AWS_ENDPOINT_URL",
+    "OPSCONSOLE_LOCAL_KEYS",
+    "OPSCONSOLE_VAR_DIR",
+    "OPSCONSOLE_REGISTRY",
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+)
+
+
+def _write_command_env(var: Path, env: dict[str, str]) -> None:
+    """var/demo.env: `set -a; . var/demo.env; set +a` lets `manage.py sync_sagas` and the
+    other commands talk to this demo's emulator instead of looking for AWS credentials."""
+    lines = [
+        "# Written by `manage.py demo` for commands run beside it (see README, Operating it):",
+        "#   set -a; . var/demo.env; set +a; python manage.py sync_sagas",
+    ]
+    lines += [f"{k}={env[k]}" for k in _COMMAND_ENV_KEYS if env.get(k)]
+    (var / "demo.env").write_text("\n".join(lines) + "\n", encoding="utf-8")

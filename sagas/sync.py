@@ -36,6 +36,7 @@ from opsconsole.aws.clients import AwsEnvironment
 from opsconsole.aws.errors import AwsError, StateMachineNotFound
 from opsconsole.registry import Registry, SagaKind, get_registry, json_path_get
 
+from . import tickets
 from .config import kind_sync
 from .models import ACTIVE_STATUSES, Saga, SagaStatus, SyncState, rebuild_counts, refresh_buckets
 from .parsing import parse_amount, parse_initiator, text
@@ -699,6 +700,7 @@ def upsert(rows: list[Saga]) -> None:
         touched: list[tuple[str, datetime]] = []
         for start in range(0, len(rows), UPSERT_BATCH):
             batch = rows[start : start + UPSERT_BATCH]
+            before = tickets.statuses_before(r.execution_arn for r in batch)  # for the events
             touched.extend(
                 Saga.objects.filter(execution_arn__in=[r.execution_arn for r in batch])
                 .order_by()
@@ -711,6 +713,7 @@ def upsert(rows: list[Saga]) -> None:
                 unique_fields=["execution_arn"],
                 update_fields=_UPSERT_FIELDS,
             )
+            tickets.emit_status_changes(before, batch)
         refresh_buckets(touched)
 
 

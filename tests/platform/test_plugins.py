@@ -26,7 +26,7 @@ NAV_BY_ROLE = {
     "viewer": [*KINDS, "Approvals", "Recovery", "Alerts"],
     "operator": [*KINDS, "Approvals", "Recovery", "Alerts"],
     "approver": [*KINDS, "Approvals", "Recovery", "Alerts"],
-    "admin": [*KINDS, "Approvals", "Recovery", "Alerts", "Audit", "API tokens"],
+    "admin": [*KINDS, "Approvals", "Recovery", "Alerts", "Audit", "API tokens", "Integrations"],
 }
 
 

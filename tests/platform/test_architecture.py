@@ -105,7 +105,7 @@ def test_it_has_every_app_plug_its_pages_into_the_navigation_and_the_case_page()
             "sagas",
         ],
         "panels": ["approvals", "tickets"],
-        "counters": ["alerts-firing"],
+        "counters": ["alerts-firing", "approvals-waiting"],
     }
 
 

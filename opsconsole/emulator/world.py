@@ -34,6 +34,10 @@ WORK_QUEUES: dict[str, tuple[str, int]] = {
 APPROVAL_QUEUES = ("order-approvals", "closure-approvals")
 RULE_TARGET_QUEUE = "order-events"
 RULE_DLQ = "order-events-rule-dlq"
+# Lambda's dead letters: an async DLQ and an on-failure destination (queue -> function).
+LAMBDA_ASYNC_DLQ = "notify-customer-dlq"
+LAMBDA_FAILURE_DESTINATION = "loyalty-failures"
+LAMBDA_FUNCTIONS = {LAMBDA_ASYNC_DLQ: "notify-customer", LAMBDA_FAILURE_DESTINATION: "burn-loyalty"}
 TOPICS = ("order-notifications", "critical-alerts", "compliance-events", "accounting")
 
 # SKU -> (name, price, stock). LAMP-07 is the low-stock one (orders for more go short).
@@ -78,6 +82,8 @@ def _queues() -> tuple[dict[str, str], dict[str, str]]:
             urls[dlq], provisioning.redrive_allow_attributes([arns[source]])
         )
     add(RULE_DLQ, {"MessageRetentionPeriod": DLQ_RETENTION_SECONDS})
+    for name in LAMBDA_FUNCTIONS:
+        add(name, {"MessageRetentionPeriod": DLQ_RETENTION_SECONDS})
     add(RULE_TARGET_QUEUE)
     return urls, arns
 

@@ -8,6 +8,17 @@ class RecoveryConfig(plugins.PluginConfig):
     plugs = (
         PeriodicJob("poll-dlq-depths", "opsconsole.recovery.tasks.poll_dlq_depths", 30.0),
         PeriodicJob("tend-jobs", "opsconsole.recovery.tasks.tend_jobs", 10.0),
+        PeriodicJob(
+            "snapshot-dead-letters", "opsconsole.recovery.tasks.snapshot_dead_letters", 60.0
+        ),
+        plugins.Panel(
+            name="dead-letters",
+            title="Dead letters for this saga",
+            url_name="recovery:dlq_saga_panel",
+            link_text="Show the dead letters of this saga",
+            role="viewer",
+            order=30,
+        ),
     )
 
     def ready(self) -> None:
@@ -17,3 +28,9 @@ class RecoveryConfig(plugins.PluginConfig):
         from .errors import ERROR_SPECS
 
         register_errors(ERROR_SPECS)
+
+        from .dlq import handlers
+        from .dlq.errors import ERROR_SPECS as DLQ_ERROR_SPECS
+
+        register_errors(DLQ_ERROR_SPECS)
+        handlers.register()

@@ -44,3 +44,41 @@ URL_PERMISSIONS: dict[str, Access] = {
     "api-job-resume": api("operator", method="POST", ok=(200, 409), kwargs=_paused_job),
     "api-job-cancel": api("operator", method="POST", ok=(200, 409), kwargs=_job),
 }
+
+
+# --- dead-letter queues ----------------------------------------------------------------
+
+
+def _dlq() -> dict[str, Any]:
+    return {"name": "payments-dlq"}
+
+
+def _letter() -> dict[str, Any]:
+    from tests.recovery.dlq_factories import make_letter
+
+    return {"pk": make_letter().pk}
+
+
+def _saga() -> dict[str, Any]:
+    from tests.sagas.factories import make_saga
+
+    return {"saga_id": make_saga(key="8847").pk}
+
+
+URL_PERMISSIONS.update(
+    {
+        "recovery:dlq": page("viewer", kwargs=_dlq),
+        "recovery:dlq_look": page("operator", method="POST", ok=302, kwargs=_dlq),
+        # Without the confirmation box ticked nothing starts: back to the DLQ page.
+        "recovery:dlq_move_start": page("operator", method="POST", ok=302, kwargs=_dlq),
+        "recovery:dlq_move_cancel": page("operator", method="POST", ok=302, kwargs=_dlq),
+        "recovery:dlq_move_progress": page("viewer", kwargs=_dlq),
+        "recovery:dlq_message": page("viewer", kwargs=_letter),
+        "recovery:dlq_message_download": page("viewer", kwargs=_letter),
+        "recovery:dlq_edit": page("operator", kwargs=_letter),
+        "recovery:dlq_search": page("viewer", query="q=8847"),
+        "recovery:dlq_saga_panel": page("viewer", kwargs=_saga),
+        # Nothing selected: back where the person came from, with the reason.
+        "recovery:dlq_send_back": page("operator", method="POST", ok=302),
+    }
+)

@@ -155,7 +155,7 @@ def look(name: str, *, limit: int = 100, actor: Actor | None = None) -> Look:
                 target_id=name,
                 error=str(exc)[:300],
             )
-        raise DlqUnavailable(dlq=name, detail=str(exc)[:300]) from exc
+        raise DlqUnavailable(dlq=name, aws_error=str(exc)[:300]) from exc
     released = timezone.now()
     snapshot(dlq, messages, registry)
     complete = len(messages) < limit
@@ -188,7 +188,7 @@ def snapshot_all(limit: int = 200) -> int:
         try:
             seen += look(dlq.name, limit=limit).seen
         except DlqUnavailable as exc:
-            log.warning("could not look at %s: %s", dlq.name, exc.params.get("detail"))
+            log.warning("could not look at %s: %s", dlq.name, exc.params.get("aws_error"))
     return seen
 
 
@@ -273,11 +273,11 @@ def start_move_task(
             arn = queue_arn(dlq, env)
             handle = sqs.start_message_move_task(arn, max_per_second=rate, env=env)
         except aws_errors.MoveTaskAlreadyRunning as exc:
-            attempt.refused(MoveTaskRunning.code, detail=str(exc)[:300])
+            attempt.refused(MoveTaskRunning.code, aws_error=str(exc)[:300])
             raise MoveTaskRunning(dlq=name) from exc
         except aws_errors.AwsError as exc:
             attempt.failed(str(exc)[:300])
-            raise DlqUnavailable(dlq=name, detail=str(exc)[:300]) from exc
+            raise DlqUnavailable(dlq=name, aws_error=str(exc)[:300]) from exc
         attempt.succeeded(handle=handle)
     return handle
 
@@ -294,6 +294,6 @@ def cancel_move_task(name: str, handle: str, *, actor: Actor, reason: str = "") 
             moved = sqs.cancel_message_move_task(handle, env_of(dlq, registry))
         except aws_errors.AwsError as exc:
             attempt.failed(str(exc)[:300])
-            raise DlqUnavailable(dlq=name, detail=str(exc)[:300]) from exc
+            raise DlqUnavailable(dlq=name, aws_error=str(exc)[:300]) from exc
         attempt.succeeded(moved=moved)
     return moved

@@ -57,7 +57,7 @@ ERROR_SPECS: dict[str, ErrorSpec] = {
     DlqNotFound.code: ErrorSpec(404, "DLQ not found", "The registry names no DLQ {dlq}."),
     MessageNotFound.code: ErrorSpec(404, "Message not found", "No dead letter {message}."),
     DlqUnavailable.code: ErrorSpec(
-        503, "AWS unavailable", "AWS did not answer ({detail}); nothing was changed."
+        424, "AWS unavailable", "AWS did not answer ({aws_error}); nothing was changed."
     ),
     MoveTaskRunning.code: ErrorSpec(409, "A move task is already running", _running),
     MoveNotSupported.code: ErrorSpec(

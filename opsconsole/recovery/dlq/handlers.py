@@ -46,7 +46,8 @@ REDRIVE = "dlq.redrive"
 DELETE = "dlq.delete"
 HOLD_SECONDS = 300  # how long a redrive keeps the messages it took invisible
 MARGIN = timedelta(seconds=60)  # a receipt closer than this to its end is not used
-MAX_HARVEST_CALLS = 200  # receives per chunk at most (2,000 messages)
+MAX_HARVEST_CALLS = 300  # receives per pass at most (3,000 messages)
+HARVEST = 1000  # messages of the job a pass holds at most
 MARKER = "opsconsole-redrive"  # message attribute naming the job and item on a resent message
 
 
@@ -84,6 +85,9 @@ def _hold(ctx: jobs.Context, dlq_name: str, items: list[JobItem]) -> dict[int, D
         )
         found: dict[str, sqs.Message] = {}
         others: list[str] = []
+        # Hold up to HARVEST messages of the job in one pass (later chunks use them), so the
+        # DLQ's other messages, released at the end, are received again only once per pass.
+        enough = min(HARVEST, len(open_keys))
         try:
             for _ in range(MAX_HARVEST_CALLS // 10):
                 batch, _until = sqs.hold_messages(
@@ -94,7 +98,7 @@ def _hold(ctx: jobs.Context, dlq_name: str, items: list[JobItem]) -> dict[int, D
                         found[m.message_id] = m
                     else:
                         others.append(m.receipt_handle)
-                if wanted <= set(found) or len(batch) < 100:
+                if (wanted <= set(found) and len(found) >= enough) or len(batch) < 100:
                     break
         finally:
             if others:
@@ -266,11 +270,9 @@ class RedriveMessages(jobs.Handler):
                 )
         if not held:
             return
-        ctx.checkpoint(
-            [by_pk[pk] for pk in held],
-            step="sending",
-            receipts={str(pk): d.receipt_handle for pk, d in held.items()},
-        )
+        for pk, letter in held.items():
+            by_pk[pk].checkpoint = {**by_pk[pk].checkpoint, "receipt": letter.receipt_handle}
+        ctx.checkpoint([by_pk[pk] for pk in held], step="sending")  # one commit, then send
         sent = _send(dlq_name, held, by_pk, ctx.job)
         delivered = {pk: v for pk, v in sent.items() if v[0]}
         for pk, (_new_id, error, target) in sent.items():
@@ -280,7 +282,8 @@ class RedriveMessages(jobs.Handler):
         if not delivered:
             return
         for pk, (new_id, _e, target) in delivered.items():
-            ctx.checkpoint(by_pk[pk], step="sent", new_id=new_id, target=target)
+            by_pk[pk].checkpoint = {**by_pk[pk].checkpoint, "new_id": new_id, "target": target}
+        ctx.checkpoint([by_pk[pk] for pk in delivered], step="sent")  # one commit
         self._finish_sent(ctx, dlq_name, {pk: held[pk] for pk in delivered}, by_pk)
 
     def _finish_sent(
@@ -325,7 +328,7 @@ class RedriveMessages(jobs.Handler):
             if not step:
                 ctx.retry(item)
             elif step == "sent" and letter is not None:
-                receipt = (item.checkpoint.get("receipts") or {}).get(str(item.pk))
+                receipt = item.checkpoint.get("receipt")
                 letter.receipt_handle = receipt or letter.receipt_handle
                 sent[item.key.split("/", 1)[0]][item.pk] = letter
             else:

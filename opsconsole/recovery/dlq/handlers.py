@@ -27,6 +27,7 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from opsconsole import events
@@ -112,11 +113,33 @@ def _hold(ctx: jobs.Context, dlq_name: str, items: list[JobItem]) -> dict[int, D
             for row in rows:
                 row.receipt_handle = found[row.message_id].receipt_handle
                 row.held_until = until
-            DeadLetter.objects.bulk_update(rows, ["receipt_handle", "held_until"])
+            _store_receipts(rows)
             for row in rows:
                 if row.pk in letters:
                     letters[row.pk] = row
     return {pk: letters[i] for pk, i in ids.items() if i in letters and usable(letters[i])}
+
+
+def _store_receipts(rows: list[DeadLetter]) -> None:
+    """Keep the receipt handles on the snapshots: one statement run for every row (a
+    bulk_update of a thousand rows costs seconds of expression building)."""
+    table = DeadLetter._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET receipt_handle = %s, held_until = %s WHERE id = %s",  # noqa: S608
+            [(r.receipt_handle, r.held_until, r.pk) for r in rows],
+        )
+
+
+def _checkpoint(items: list[JobItem], step: str, **data: Any) -> None:
+    """The same checkpoint for every item, committed at once in one UPDATE (what
+    `Context.checkpoint` does, without a per-row CASE). The per-message facts it needs
+    after a crash (the receipt) are on the snapshot rows."""
+    for item in items:
+        item.checkpoint = {**item.checkpoint, "step": step, **data}
+    JobItem.objects.filter(pk__in=[i.pk for i in items]).update(
+        checkpoint={"step": step, **data}, updated_at=timezone.now()
+    )
 
 
 def _release(dlq_name: str, letters: list[DeadLetter]) -> None:
@@ -270,9 +293,7 @@ class RedriveMessages(jobs.Handler):
                 )
         if not held:
             return
-        for pk, letter in held.items():
-            by_pk[pk].checkpoint = {**by_pk[pk].checkpoint, "receipt": letter.receipt_handle}
-        ctx.checkpoint([by_pk[pk] for pk in held], step="sending")  # one commit, then send
+        _checkpoint([by_pk[pk] for pk in held], "sending")  # committed, then the send
         sent = _send(dlq_name, held, by_pk, ctx.job)
         delivered = {pk: v for pk, v in sent.items() if v[0]}
         for pk, (_new_id, error, target) in sent.items():
@@ -281,10 +302,9 @@ class RedriveMessages(jobs.Handler):
         _release(dlq_name, [held[pk] for pk in sent if pk not in delivered])
         if not delivered:
             return
-        for pk, (new_id, _e, target) in delivered.items():
-            by_pk[pk].checkpoint = {**by_pk[pk].checkpoint, "new_id": new_id, "target": target}
-        ctx.checkpoint([by_pk[pk] for pk in delivered], step="sent")  # one commit
-        self._finish_sent(ctx, dlq_name, {pk: held[pk] for pk in delivered}, by_pk)
+        _checkpoint([by_pk[pk] for pk in delivered], "sent")
+        new_ids = {pk: (new_id, target) for pk, (new_id, _e, target) in delivered.items()}
+        self._finish_sent(ctx, dlq_name, {pk: held[pk] for pk in delivered}, by_pk, new_ids)
 
     def _finish_sent(
         self,
@@ -292,17 +312,21 @@ class RedriveMessages(jobs.Handler):
         dlq_name: str,
         held: dict[int, DeadLetter],
         by_pk: dict[int, JobItem],
+        new_ids: dict[int, tuple[str | None, str]] | None = None,
     ) -> None:
         deleted = _delete_from_dlq(dlq_name, held)
         done = []
         for pk, error in deleted.items():
             item = by_pk[pk]
+            new_id, target = (new_ids or {}).get(pk, (None, ""))
             result = {
                 "sent": True,
-                "new_id": item.checkpoint.get("new_id"),
-                "target": item.checkpoint.get("target"),
+                "new_id": new_id,  # unknown after a crash between the send and the delete
+                "target": target,
                 "letter": held[pk].pk,
             }
+            if new_ids is None:
+                result["recovered"] = True
             if error is None:
                 ctx.succeeded(item, **result)
             else:
@@ -328,9 +352,7 @@ class RedriveMessages(jobs.Handler):
             if not step:
                 ctx.retry(item)
             elif step == "sent" and letter is not None:
-                receipt = item.checkpoint.get("receipt")
-                letter.receipt_handle = receipt or letter.receipt_handle
-                sent[item.key.split("/", 1)[0]][item.pk] = letter
+                sent[item.key.split("/", 1)[0]][item.pk] = letter  # its receipt is on the row
             else:
                 ctx.failed(
                     item,

@@ -9,7 +9,7 @@ class RecoveryConfig(plugins.PluginConfig):
         PeriodicJob("poll-dlq-depths", "opsconsole.recovery.tasks.poll_dlq_depths", 30.0),
         PeriodicJob("tend-jobs", "opsconsole.recovery.tasks.tend_jobs", 10.0),
         PeriodicJob(
-            "snapshot-dead-letters", "opsconsole.recovery.tasks.snapshot_dead_letters", 60.0
+            "snapshot-dead-letters", "opsconsole.recovery.tasks.snapshot_dead_letters", 30.0
         ),
         plugins.Panel(
             name="dead-letters",

@@ -244,3 +244,53 @@ def test_a_worker_killed_during_the_send_neither_resends_nor_deletes(world, monk
 def test_handlers_are_registered_for_both_kinds():
     assert jobs.label_for(handlers.REDRIVE) == "Send dead letters back"
     assert jobs.label_for(handlers.DELETE) == "Delete dead letters"
+
+
+def test_a_move_task_moves_a_whole_dlq_and_a_second_one_is_refused_with_the_rule(world):
+    from opsconsole.recovery.dlq.errors import MoveTaskRunning
+    from opsconsole.web.problems import message_for
+
+    _fill("closure-emails-dlq", [json.dumps({"accountId": str(i)}) for i in range(20)])
+    actions.start_move_task("closure-emails-dlq", actor=OLGA, ticket="INC10", rate=5)
+    with pytest.raises(MoveTaskRunning) as refused:
+        actions.start_move_task("closure-emails-dlq", actor=OLGA, ticket="INC10")
+    assert "one active move task per queue" in message_for(refused.value)
+    tasks = actions.move_tasks("closure-emails-dlq")
+    assert tasks.active is not None and tasks.active.to_move == 20
+    moved = actions.cancel_move_task("closure-emails-dlq", tasks.active.handle or "", actor=OLGA)
+    assert moved < 20
+    records = AuditEvent.objects.filter(action__startswith="dlq.move_task").values_list(
+        "action", "result"
+    )
+    assert ("dlq.move_task.start", "succeeded") in records
+    assert ("dlq.move_task.start", "refused") in records
+    assert ("dlq.move_task.cancel", "succeeded") in records
+
+
+def test_the_api_sends_back_all_matching_a_search_once_per_idempotency_key(world, client):
+    from tests.conftest import make_user, signed_in_client
+
+    _fill("payments-dlq", [json.dumps({"orderId": "7001"}), json.dumps({"orderId": "7002"})])
+    api = signed_in_client(make_user("operator", username="api-op"))
+    body = {"q": "7001", "all_matching": True, "ticket": "INC11"}
+    dry = api.post(
+        "/api/v1/dead-letters/redrive/", {**body, "dry_run": True}, content_type="application/json"
+    )
+    assert dry.status_code == 200 and dry.json()["total"] == 1
+    first = api.post(
+        "/api/v1/dead-letters/redrive/",
+        body,
+        content_type="application/json",
+        headers={"Idempotency-Key": "api-1"},
+    )
+    assert first.status_code == 202, first.content
+    again = api.post(
+        "/api/v1/dead-letters/redrive/",
+        body,
+        content_type="application/json",
+        headers={"Idempotency-Key": "api-1"},
+    )
+    assert (again.json()["job"], again.json()["created"]) == (first.json()["job"], False)
+    assert _bodies("payments") == [json.dumps({"orderId": "7001"})]
+    items = api.get(f"/api/v1/jobs/{first.json()['job']}/items/").json()
+    assert [i["state"] for i in items["results"]] == ["succeeded"]

@@ -203,6 +203,9 @@ class Redrive(generics.GenericAPIView):
         data = RedriveInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        key = request.headers.get("Idempotency-Key", "")
+        if not v["dry_run"] and (existing := sendback.already_submitted(key)) is not None:
+            return _submitted(existing, False, None)
         letters = _selection(v)
         shown = sendback.preview(letters, "redrive")
         if v["dry_run"]:
@@ -215,7 +218,7 @@ class Redrive(generics.GenericAPIView):
             idempotency_key=request.headers.get("Idempotency-Key", ""),
             rate_per_second=v["rate_per_second"],
         )
-        return _submitted(job, created, PreviewSerializer(shown).data)
+        return _submitted(job, created, shown)
 
 
 class Delete(generics.GenericAPIView):
@@ -234,6 +237,9 @@ class Delete(generics.GenericAPIView):
         data = SelectionInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        key = request.headers.get("Idempotency-Key", "")
+        if not v["dry_run"] and (existing := sendback.already_submitted(key)) is not None:
+            return _submitted(existing, False, None)
         letters = _selection(v)
         shown = sendback.preview(letters, "delete")
         if v["dry_run"]:
@@ -245,7 +251,7 @@ class Delete(generics.GenericAPIView):
             reason=v["reason"],
             idempotency_key=request.headers.get("Idempotency-Key", ""),
         )
-        return _submitted(job, created, PreviewSerializer(shown).data)
+        return _submitted(job, created, shown)
 
 
 class RedriveEdited(generics.GenericAPIView):

@@ -158,6 +158,14 @@ def _validate(actor: Actor, action: str, target: str, ticket: str, reason: str, 
         raise InvalidInput(errors)
 
 
+def already_submitted(idempotency_key: str) -> Job | None:
+    """The job a retry with this key asked for already (the selection may have changed
+    since: its messages were sent back by that very job)."""
+    if not idempotency_key:
+        return None
+    return Job.objects.filter(idempotency_key=idempotency_key[:200]).first()
+
+
 def _job_target(letters: list[DeadLetter]) -> tuple[str, str]:
     names = sorted({d.dlq for d in letters})
     return ("dlq", names[0] if len(names) == 1 else ",".join(names)[:500])
@@ -175,6 +183,8 @@ def submit_redrive(
     """Start sending these messages back (one job; a result per message)."""
     target = _job_target(letters) if letters else ("dlq", "")
     _validate(actor, "redrive", target[1], ticket, reason, idempotency_key)
+    if (existing := already_submitted(idempotency_key)) is not None:
+        return existing, False
     shown = preview(letters, "redrive")
     sendable = [d for d in letters if d not in {p[0] for p in shown.problems}]
     if not sendable:
@@ -206,6 +216,8 @@ def submit_edited(
     """Send one message back with a corrected body; the audit record keeps before, after
     and the diff (masked as the editor saw them)."""
     _validate(actor, "redrive", letter.dlq, ticket, reason, idempotency_key)
+    if (existing := already_submitted(idempotency_key)) is not None:
+        return existing, False
     mask = present.masker_for(letter, role=role if role is not None else actor.role)
     edit = present.apply_edit(letter, edited_text, mask)
     if edit.problem:
@@ -243,6 +255,8 @@ def submit_delete(
     """Delete these messages from their DLQs (their snapshots stay, marked deleted)."""
     target = _job_target(letters) if letters else ("dlq", "")
     _validate(actor, "delete", target[1], ticket, reason, idempotency_key)
+    if (existing := already_submitted(idempotency_key)) is not None:
+        return existing, False
     shown = preview(letters, "delete")
     return jobs.submit(
         DELETE,

@@ -50,6 +50,11 @@ def send_back(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("action", "redrive")
     if action not in ACTIONS:
         action = "redrive"
+    if request.POST.get("step") == "confirm":
+        # A second click (or a reload) of a confirmation already taken: show that job.
+        done = sendback.already_submitted(request.POST.get("idempotency_key", ""))
+        if done is not None:
+            return HttpResponseRedirect(_job_url(done.pk))
     all_matching = request.GET.get("all") == "1" or request.POST.get("all") == "1"
     letters = sendback.selected(
         request.POST.getlist("ids"),

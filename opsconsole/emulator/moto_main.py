@@ -25,6 +25,8 @@ import sys
 import threading
 from typing import Any
 
+from opsconsole.emulator import sfn_redrive
+
 _SERVICE_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
     "state_task_service_factory",
@@ -246,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     # One log line per request (the engine's own calls included) costs more than it tells.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     speed_up()
+    sfn_redrive.install()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])

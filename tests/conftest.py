@@ -17,7 +17,7 @@ from django.utils import timezone
 from moto import mock_aws
 
 from opsconsole.aws import clients
-from opsconsole.emulator import moto_main, sfn_redrive
+from opsconsole.emulator import events_replay, moto_main, sfn_redrive
 from opsconsole.registry import reset_registry
 from tests import helpers
 
@@ -38,6 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
     moto_main.cache_parsed_definitions()
     moto_main.cache_json_paths()
     sfn_redrive.install()
+    events_replay.install()
     _validate_each_definition_once()
 
 

@@ -25,7 +25,7 @@ import sys
 import threading
 from typing import Any
 
-from opsconsole.emulator import sfn_redrive
+from opsconsole.emulator import events_replay, sfn_redrive
 
 _SERVICE_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
@@ -249,6 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     speed_up()
     sfn_redrive.install()
+    events_replay.install()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])

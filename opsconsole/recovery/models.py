@@ -19,3 +19,8 @@ class QueueDepth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.queue}: {self.visible}"
+
+
+# Execution recovery and archive replays keep their rows in their own modules.
+from .executions.models import SagaAction  # noqa: E402, F401
+from .replays.models import ReplayRecord  # noqa: E402, F401

@@ -1,8 +1,19 @@
 from django.urls import path
 
 from . import views
+from .executions import views as executions
+from .replays import views as replays
 
 app_name = "recovery"
 urlpatterns = [
     path("", views.index, name="index"),
+    # Execution recovery: the case page's panel and one page per action.
+    path("sagas/<int:saga_id>/", executions.saga_panel, name="saga_panel"),
+    path("sagas/<int:saga_id>/<slug:action>/", executions.act, name="saga_action"),
+    path("bulk/", executions.bulk, name="bulk"),
+    # Archive replays.
+    path("archives/", replays.archives, name="archives"),
+    path("archives/<slug:archive>/replay/", replays.new_replay, name="new_replay"),
+    path("replays/<int:replay_id>/", replays.detail, name="replay"),
+    path("replays/<int:replay_id>/cancel/", replays.cancel, name="cancel_replay"),
 ]

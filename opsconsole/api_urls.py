@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("sagas.api_urls")),
     path("", include("approvals.api_urls")),
     path("", include("opsconsole.audit.api_urls")),
+    path("", include("opsconsole.recovery.api_urls")),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", SwaggerView.as_view(), name="api-docs"),
     path("redoc/", RedocView.as_view(), name="api-redoc"),

@@ -7,6 +7,7 @@ class RecoveryConfig(plugins.PluginConfig):
     nav = plugins.Nav(order=30, label="Recovery", url_name="recovery:index", role="viewer")
     plugs = (
         PeriodicJob("poll-dlq-depths", "opsconsole.recovery.tasks.poll_dlq_depths", 30.0),
+        PeriodicJob("tend-jobs", "opsconsole.recovery.tasks.tend_jobs", 10.0),
         # Execution recovery: the case page's actions, and the verified outcome of each.
         plugins.Panel(
             name="recovery",
@@ -26,8 +27,14 @@ class RecoveryConfig(plugins.PluginConfig):
         super().ready()
         from opsconsole.web.problems import register_errors
 
+        from .errors import ERROR_SPECS
+
+        register_errors(ERROR_SPECS)
         from .executions.problems import ERROR_SPECS as EXECUTION_ERRORS
         from .replays.problems import ERROR_SPECS as REPLAY_ERRORS
 
         register_errors(EXECUTION_ERRORS)
         register_errors(REPLAY_ERRORS)
+        from .executions.handlers import register as register_job_handlers
+
+        register_job_handlers()

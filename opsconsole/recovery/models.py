@@ -5,6 +5,8 @@ importing another feature. The rows are a cache refreshed every 30 seconds."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
 
@@ -21,6 +23,245 @@ class QueueDepth(models.Model):
         return f"{self.queue}: {self.visible}"
 
 
-# Execution recovery and archive replays keep their rows in their own modules.
-from .executions.models import SagaAction  # noqa: E402, F401
-from .replays.models import ReplayRecord  # noqa: E402, F401
+class Job(models.Model):
+    """A long recovery action: what, who, the impact they confirmed, and where it stands.
+
+    Written with all its items before any work starts (`jobs.submit`); Celery works it in
+    chunks (`jobs.run`). The counters are denormalised from the items for the progress bar
+    and kept in the same transaction as each chunk's outcomes.
+    """
+
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    VERIFYING = "verifying"  # every item acted on; some outcomes are still being verified
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    STATES = [(s, s) for s in (PENDING, RUNNING, PAUSED, VERIFYING, FINISHED, CANCELLED, FAILED)]
+    ACTIVE = (PENDING, RUNNING, PAUSED, VERIFYING)
+
+    kind = models.CharField(max_length=64, db_index=True)
+    state = models.CharField(max_length=16, choices=STATES, default=PENDING, db_index=True)
+    # The audit attempt the job's records share: intent at submit, outcome at the end.
+    attempt_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    actor_type = models.CharField(max_length=16)
+    actor = models.CharField(max_length=255)
+    actor_role = models.CharField(max_length=16, blank=True, default="")
+    ticket = models.CharField(max_length=64, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    target_type = models.CharField(max_length=32, blank=True, default="")
+    target_id = models.CharField(max_length=512, blank=True, default="")
+    params = models.JSONField(default=dict)
+    preview = models.JSONField(default=dict)
+    rate_per_second = models.FloatField(null=True)
+    total = models.IntegerField(default=0)
+    pending = models.IntegerField(default=0)
+    succeeded = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    skipped = models.IntegerField(default=0)
+    waiting = models.IntegerField(default=0)
+    cancelled = models.IntegerField(default=0)
+    # The runner holding the job: a second runner (a redelivered task) leaves it alone until
+    # the lease runs out, which is how a killed worker's job is picked up again.
+    runner = models.CharField(max_length=64, blank=True, default="")
+    lease_until = models.DateTimeField(null=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True)
+    finished_at = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} ({self.kind}, {self.state})"
+
+    def counts(self) -> dict[str, int]:
+        done = self.succeeded + self.failed + self.skipped + self.waiting + self.cancelled
+        return {
+            "total": self.total,
+            "pending": self.pending,
+            "running": max(self.total - self.pending - done, 0),
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "waiting": self.waiting,
+            "cancelled": self.cancelled,
+        }
+
+    @property
+    def progress_percent(self) -> int:
+        """Items acted on, of all items (waiting ones count: their action is done)."""
+        if not self.total:
+            return 100
+        done = self.succeeded + self.failed + self.skipped + self.waiting + self.cancelled
+        return int(100 * done / self.total)
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE
+
+
+class JobItem(models.Model):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    WAITING = "waiting"  # acted on; the outcome is verified later
+    CANCELLED = "cancelled"
+    STATES = [(s, s) for s in (PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED, WAITING, CANCELLED)]
+    FINAL = (SUCCEEDED, FAILED, SKIPPED, CANCELLED)
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
+    seq = models.IntegerField()
+    key = models.CharField(max_length=512)
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=16, choices=STATES, default=PENDING)
+    # Where the handler got to inside this item, written (and committed) before a side
+    # effect that must not happen twice; what `recover` reads after a crash.
+    checkpoint = models.JSONField(default=dict)
+    result = models.JSONField(default=dict)
+    error = models.TextField(blank=True, default="")
+    attempts = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["job", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "key"], name="job_item_key_unique"),
+            models.UniqueConstraint(fields=["job", "seq"], name="job_item_seq_unique"),
+        ]
+        indexes = [models.Index(fields=["job", "state", "seq"], name="job_item_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.state})"
+
+
+# --- execution recovery: one row per action taken on a saga ------------------------------
+# One row per recovery action on a saga: what was done, by whom, why, and how it ended.
+#
+# The unique (saga, action, seq) key is the idempotency of the action itself: the n-th redrive
+# of an execution, the n-th restart of a saga, its stop, its resolution can each be claimed
+# once, whoever presses the button and however often. The AWS call that follows is made with
+# a client token (redrive) or execution name (restart) derived from that key, so even a crash
+# between the row and the call cannot do it twice.
+
+
+class ActionKind(models.TextChoices):
+    REDRIVE = "redrive", "Redrive"
+    RESTART = "restart", "Restart"
+    STOP = "stop", "Stop"
+    RESOLVE = "resolve", "Mark resolved"
+
+
+class ActionState(models.TextChoices):
+    SENDING = "sending", "Sending to AWS"
+    VERIFYING = "verifying", "Waiting for the saga to finish"
+    RECOVERED = "recovered", "Recovered"
+    FAILED_AGAIN = "failed_again", "Failed again"
+    DONE = "done", "Done"
+    FAILED = "failed", "Refused by AWS"
+
+
+OPEN_STATES = (ActionState.SENDING, ActionState.VERIFYING)
+
+
+class SagaAction(models.Model):
+    saga = models.ForeignKey(
+        "sagas.Saga", on_delete=models.CASCADE, related_name="recovery_actions"
+    )
+    action = models.CharField(max_length=10, choices=ActionKind.choices)
+    seq = models.PositiveIntegerField()
+    state = models.CharField(max_length=12, choices=ActionState.choices)
+    execution_arn = models.CharField(max_length=512)  # the execution acted on
+    # A restart's new execution (its saga row appears when the sync sees it).
+    new_execution_arn = models.CharField(max_length=512, blank=True, default="", db_index=True)
+    client_token = models.CharField(max_length=64, blank=True, default="")
+    actor = models.CharField(max_length=255)
+    actor_role = models.CharField(max_length=32, blank=True, default="")
+    ticket = models.CharField(max_length=64, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    idempotency_key = models.CharField(max_length=128, blank=True, default="")
+    preview = models.JSONField(default=dict)  # what the person saw and confirmed
+    error = models.TextField(blank=True, default="")  # AWS's refusal, in words
+    # Verified outcome: the step it failed at again, or the final AWS status.
+    outcome_status = models.CharField(max_length=16, blank=True, default="")
+    outcome_step = models.CharField(max_length=80, blank=True, default="")
+    job_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["saga", "action", "seq"], name="recovery_saga_action_once"
+            ),
+            models.UniqueConstraint(
+                fields=["actor", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="recovery_saga_action_idem",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "checked_at"], name="recovery_action_open")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} #{self.seq} of saga {self.saga_id} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+# --- archive replays ----------------------------------------------------------------------
+# A replay the console started: who, why, which window, and the state AWS last reported.
+
+
+ACTIVE_REPLAY_STATES = ("STARTING", "RUNNING", "CANCELLING")
+
+
+class ReplayRecord(models.Model):
+    name = models.CharField(max_length=64, unique=True)  # the ReplayName given to AWS
+    archive = models.CharField(max_length=100)  # the registry's archive name
+    archive_arn = models.CharField(max_length=512)
+    bus = models.CharField(max_length=256)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    rule_arns = models.JSONField(default=list)  # empty: every rule of the bus
+    state = models.CharField(max_length=16, default="STARTING")
+    state_reason = models.TextField(blank=True, default="")
+    last_replayed = models.DateTimeField(null=True, blank=True)
+    actor = models.CharField(max_length=255)
+    ticket = models.CharField(max_length=64, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    idempotency_key = models.CharField(max_length=128, blank=True, default="")
+    preview = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"replay {self.name} of {self.archive} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_REPLAY_STATES
+
+    def progress_percent(self) -> int:
+        """How far through the window AWS says it is (EventLastReplayedTime)."""
+        if self.state == "COMPLETED":
+            return 100
+        if self.last_replayed is None:
+            return 0
+        total = (self.window_end - self.window_start).total_seconds()
+        done = (self.last_replayed - self.window_start).total_seconds()
+        return max(0, min(100, int(100 * done / total))) if total > 0 else 0

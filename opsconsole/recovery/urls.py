@@ -1,12 +1,17 @@
 from django.urls import path
 
-from . import views
+from . import job_views, views
 from .executions import views as executions
 from .replays import views as replays
 
 app_name = "recovery"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("jobs/", job_views.job_list, name="jobs"),
+    path("jobs/<int:pk>/", job_views.job_detail, name="job"),
+    path("jobs/<int:pk>/pause/", job_views.job_pause, name="job_pause"),
+    path("jobs/<int:pk>/resume/", job_views.job_resume, name="job_resume"),
+    path("jobs/<int:pk>/cancel/", job_views.job_cancel, name="job_cancel"),
     # Execution recovery: the case page's panel and one page per action.
     path("sagas/<int:saga_id>/", executions.saga_panel, name="saga_panel"),
     path("sagas/<int:saga_id>/<slug:action>/", executions.act, name="saga_action"),

@@ -102,6 +102,7 @@ def facts_of(saga: Saga, actions: list[SagaAction] | None = None) -> eligibility
         saga.stopped_at,
         saga.compensation_ran,
         [(a.action, a.state, a.new_execution_arn) for a in actions],
+        [a.seq for a in actions],
     )
 
 
@@ -111,13 +112,20 @@ def facts_from(
     stopped_at: datetime | None,
     compensation_ran: bool,
     actions: list[tuple[str, str, str]],
+    seqs: list[int] | None = None,
 ) -> eligibility.SagaFacts:
     resolved = any(a == ActionKind.RESOLVE and s == ActionState.DONE for a, s, _ in actions)
     open_action = next((a for a, s, _ in actions if s in OPEN_STATES), "")
     restarted = next(
         (arn for a, s, arn in actions if a == ActionKind.RESTART and arn and s != "failed"), ""
     )
+    recovered = [
+        (seqs[i] if seqs else 0)
+        for i, (a, s, _) in enumerate(actions)
+        if a == ActionKind.REDRIVE and s == ActionState.RECOVERED
+    ]
     return eligibility.SagaFacts(
+        recovered_by=f"redrive #{max(recovered)}" if recovered else "",
         status=status,
         sfn_status=sfn_status,
         stopped_at=stopped_at,

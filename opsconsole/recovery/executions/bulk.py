@@ -93,17 +93,21 @@ def dry_run(kind: str, action: str, params: QueryDict | dict[str, Any]) -> DryRu
         raise InvalidRecoveryInput(problem="filter", field=first, detail=str(problems[first][0]))
     sagas = filtered(kind, filters, registry=registry)
     done: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
-    for saga_id, a, s, arn in SagaAction.objects.filter(saga__in=sagas.values("pk")).values_list(
-        "saga_id", "action", "state", "new_execution_arn"
-    ):
+    seqs: dict[int, list[int]] = defaultdict(list)
+    for saga_id, a, s, arn, seq in SagaAction.objects.filter(
+        saga__in=sagas.values("pk")
+    ).values_list("saga_id", "action", "state", "new_execution_arn", "seq"):
         done[saga_id].append((a, s, arn))
+        seqs[saga_id].append(seq)
     result = DryRun(kind=kind, action=action, filters=filter_params(params))
     now = timezone.now()
     rows = sagas.order_by("started_at", "id").values_list(
         "pk", "business_key", "status", "sfn_status", "stopped_at", "compensation_ran"
     )
     for pk, key, status, sfn_status, stopped_at, compensated in rows.iterator(chunk_size=2000):
-        facts = actions.facts_from(status, sfn_status, stopped_at, compensated, done.get(pk, []))
+        facts = actions.facts_from(
+            status, sfn_status, stopped_at, compensated, done.get(pk, []), seqs.get(pk)
+        )
         verdict = (
             eligibility.can_redrive(facts, now)
             if action == ActionKind.REDRIVE
@@ -131,7 +135,7 @@ def submit(
 ) -> tuple[Any, bool]:
     """Dry-run again (the world may have moved since the preview) and submit one job with an
     item per eligible saga; the same idempotency key gives back the same job."""
-    from opsconsole.recovery import jobs  # type: ignore[attr-defined]  # lands with "recovery: jobs"
+    from opsconsole.recovery import jobs
 
     if actor.role not in actions.OPERATOR_ROLES:
         from .errors import NotAnOperator
@@ -148,7 +152,7 @@ def submit(
         params={"action": action, "kind": kind, "filters": run.filters},
         items=((str(pk), {"saga_id": pk}) for pk in run.eligible),
         preview=run.summary(),
-        idempotency_key=idempotency_key,
+        idempotency_key=f"{actor.id}:{idempotency_key or timezone.now().isoformat()}",
         rate_per_second=rate_per_second,
         target=("sagas", f"{kind}: {action} of {len(run.eligible)} sagas"),
     )

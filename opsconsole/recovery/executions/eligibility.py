@@ -36,6 +36,7 @@ class SagaFacts:
     resolved: bool = False
     open_action: str = ""  # an action on it still being sent or verified ("redrive" ...)
     restarted_as: str = ""  # the execution name it was restarted as, if it was
+    recovered_by: str = ""  # "redrive #2" when a verified redrive recovered it
 
 
 def can_redrive(f: SagaFacts, now: datetime) -> Verdict:
@@ -43,6 +44,8 @@ def can_redrive(f: SagaFacts, now: datetime) -> Verdict:
         return Verdict(False, "It was marked resolved by hand.")
     if f.open_action:
         return Verdict(False, f"A {f.open_action} of it is still in progress.")
+    if f.recovered_by:
+        return Verdict(False, f"It was recovered by {f.recovered_by}.")
     if f.sfn_status not in REDRIVABLE_SFN:
         return Verdict(
             False,
@@ -67,6 +70,8 @@ def can_restart(f: SagaFacts) -> Verdict:
         return Verdict(False, "It was marked resolved by hand.")
     if f.open_action:
         return Verdict(False, f"A {f.open_action} of it is still in progress.")
+    if f.recovered_by:
+        return Verdict(False, f"It was recovered by {f.recovered_by}.")
     if f.restarted_as:
         return Verdict(
             False, f"It was already restarted as {f.restarted_as}: restart that run instead."

@@ -51,6 +51,7 @@ class Rule:
     state: str
     event_pattern: str | None
     targets: tuple[RuleTarget, ...] = ()
+    managed: bool = False  # a rule AWS manages (an archive's own), not the account's
 
 
 @aws_call("PutEvents")
@@ -184,6 +185,7 @@ def list_rules(bus: str, env: AwsEnvironment | None = None) -> list[Rule]:
                     arn=raw.get("Arn", ""),
                     state=raw.get("State", ""),
                     event_pattern=raw.get("EventPattern"),
+                    managed=bool(raw.get("ManagedBy")) or raw["Name"].startswith("Events-Archive-"),
                     targets=tuple(
                         RuleTarget(id=t.get("Id", ""), arn=t.get("Arn", ""))
                         for t in targets.get("Targets", [])

@@ -58,8 +58,13 @@ def install() -> None:
             for rule in list(bus.rules.values()):
                 if wanted and rule.arn not in wanted:
                     continue
+                if rule.name.startswith("Events-Archive-"):
+                    continue  # AWS's archive rule does not archive replayed events again
                 replayed: Any = dict(event, **{"replay-name": self.name})
-                rule.send_to_targets(replayed, transform_input=True)
+                # A target's InputTransformer applies as the first time; without one the
+                # target gets the whole event, `replay-name` included.
+                transform = any(t.get("InputTransformer") for t in rule.targets)
+                rule.send_to_targets(replayed, transform_input=transform)
             last = max(last or at, at)
         self.last_replayed = last if last is not None else start
         if self.state == models.ReplayState.STARTING:

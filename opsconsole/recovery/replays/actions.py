@@ -131,7 +131,8 @@ def preview(
     if live.retention_days and start < now - timedelta(days=live.retention_days):
         raise InvalidReplay(problem="retention", field="start", retention_days=live.retention_days)
     try:
-        rules = eventbridge.list_rules(archive.bus, _env())
+        # An archive's own managed rule does not take replayed events back in.
+        rules = [r for r in eventbridge.list_rules(archive.bus, _env()) if not r.managed]
     except aws_errors.AwsError as exc:
         raise InvalidReplay(problem="aws", field="archive", detail=str(exc)) from None
     known = {r.arn for r in rules}

@@ -265,3 +265,22 @@ class ReplayRecord(models.Model):
         total = (self.window_end - self.window_start).total_seconds()
         done = (self.last_replayed - self.window_start).total_seconds()
         return max(0, min(100, int(100 * done / total))) if total > 0 else 0
+
+
+class ArchiveState(models.Model):
+    """The last numbers AWS gave for a registry archive (polled, so pages never wait)."""
+
+    name = models.CharField(max_length=100, unique=True)  # the registry's archive name
+    arn = models.CharField(max_length=512, blank=True, default="")
+    source_arn = models.CharField(max_length=512, blank=True, default="")
+    state = models.CharField(max_length=32, blank=True, default="")
+    event_count = models.BigIntegerField(null=True)
+    size_bytes = models.BigIntegerField(null=True)
+    retention_days = models.IntegerField(null=True)
+    found = models.BooleanField(default=True)
+    read_at = models.DateTimeField(null=True)  # when the numbers were last read
+    checked_at = models.DateTimeField()  # when we last tried
+    error = models.CharField(max_length=300, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.state}"

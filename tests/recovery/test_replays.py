@@ -45,6 +45,7 @@ def _drain(url: str) -> list[dict]:
 
 
 def test_the_archives_page_shows_state_count_size_and_retention(world, viewer_client):
+    actions.poll_archives()
     page = viewer_client.get("/recovery/archives/").content.decode()
     assert 'data-archive="orders-archive"' in page
     assert "30 days" in page

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -27,14 +26,13 @@ from sagas.models import Saga
 
 from ..config import EventArchive, archives
 from .errors import ArchiveNotFound, InvalidReplay, NotAnOperator, ReplayError, ReplayNotFound
-from .models import ACTIVE_REPLAY_STATES, ReplayRecord
+from .models import ACTIVE_REPLAY_STATES, ArchiveState, ReplayRecord
 
 logger = logging.getLogger(__name__)
 
 ARCHIVING_LAG = timedelta(minutes=10)  # AWS: replay only events older than about this
 MAX_TICKET = 64
 MAX_TEXT = 2000
-_CACHE_KEY = "recovery:archives"
 
 
 def _env() -> AwsEnvironment | None:
@@ -52,24 +50,47 @@ def find_archive(name: str) -> EventArchive:
 @dataclass(frozen=True)
 class ArchiveRow:
     config: EventArchive
-    live: eventbridge.Archive | None
-    read_at: datetime | None  # when `live` was read (older when AWS could not be asked)
-    error: str = ""
+    live: ArchiveState | None  # the last numbers read (None: never read yet)
+
+    @property
+    def error(self) -> str:
+        return self.live.error if self.live else ""
 
 
 def archive_rows() -> list[ArchiveRow]:
-    """Each configured archive with its state, event count, size and retention; the last
-    known numbers with their age when AWS cannot be asked now."""
+    """Each configured archive with its state, event count, size and retention, as last
+    polled (pages never wait on AWS; `poll_archives` keeps them fresh)."""
+    known = {a.name: a for a in ArchiveState.objects.all()}
+    return [ArchiveRow(a, known.get(a.name)) for a in archives(get_registry())]
+
+
+def poll_archives() -> int:
+    """Read every configured archive's numbers; keep the last good ones when a read fails."""
+    now = timezone.now()
     configured = archives(get_registry())
-    error = ""
     try:
         found = {a.name: a for a in eventbridge.list_archives(_env())}
-        read_at = timezone.now()
-        cache.set(_CACHE_KEY, (found, read_at), None)
     except aws_errors.AwsError as exc:
-        error = str(exc)
-        found, read_at = cache.get(_CACHE_KEY) or ({}, None)  # type: ignore[assignment]
-    return [ArchiveRow(a, found.get(a.archive), read_at, error) for a in configured]
+        for a in configured:
+            ArchiveState.objects.update_or_create(
+                name=a.name, defaults={"checked_at": now, "error": str(exc)[:300]}
+            )
+        return 0
+    for a in configured:
+        live = found.get(a.archive)
+        defaults: dict[str, Any] = {"checked_at": now, "error": "", "found": live is not None}
+        if live is not None:
+            defaults.update(
+                arn=live.arn,
+                source_arn=live.source_arn,
+                state=live.state,
+                event_count=live.event_count,
+                size_bytes=live.size_bytes,
+                retention_days=live.retention_days,
+                read_at=now,
+            )
+        ArchiveState.objects.update_or_create(name=a.name, defaults=defaults)
+    return len(configured)
 
 
 # --- the impact preview --------------------------------------------------------------------
@@ -328,6 +349,8 @@ def _finish(record: ReplayRecord, state: str, reason: str) -> None:
 
 
 def poll_active(limit: int = 20) -> int:
+    """Archive numbers, and the progress of the console's active replays."""
+    poll_archives()
     active = ReplayRecord.objects.filter(state__in=ACTIVE_REPLAY_STATES).order_by("checked_at")
     count = 0
     for record in active[:limit]:

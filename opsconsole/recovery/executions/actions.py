@@ -14,6 +14,7 @@ import difflib
 import json
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from django.utils import timezone
 from opsconsole import events
 from opsconsole.audit import log as audit
 from opsconsole.audit.log import Actor
+from opsconsole.audit.models import AuditEvent
 from opsconsole.aws import errors as aws_errors
 from opsconsole.aws import stepfunctions
 from opsconsole.aws.clients import AwsEnvironment
@@ -375,15 +377,40 @@ def _seq(saga: Saga, action: str) -> int:
     return SagaAction.objects.filter(saga=saga, action=action).exclude(state="failed").count() + 1
 
 
+@dataclass
+class Claimed:
+    """An action claimed for a saga, its audit attempt open (None: an earlier request's
+    action handed back, nothing to do)."""
+
+    record: SagaAction
+    attempt: audit.Attempt | None
+
+
 def act(saga_id: int | str, req: Request) -> SagaAction:
     """Do `req.action` to the saga once; raise a RecoveryError when refused."""
+    claimed = claim(saga_id, req)
+    if claimed.attempt is None:
+        return claimed.record
+    try:
+        sent = call_aws(claimed.record)
+    except Exception as exc:
+        claimed.attempt.failed(f"{type(exc).__name__}: {exc}")
+        raise
+    return conclude(claimed, sent)
+
+
+def claim(saga_id: int | str, req: Request) -> Claimed:
+    """Validate, judge, audit the intent and claim the action (the database part, before
+    AWS is asked); raise a RecoveryError (audited once) when refused."""
     saga = get_saga(saga_id)
     if req.idempotency_key:
-        earlier = SagaAction.objects.filter(
-            actor=req.actor.id, idempotency_key=req.idempotency_key[:128]
-        ).first()
+        earlier = (
+            SagaAction.objects.select_related("saga")
+            .filter(actor=req.actor.id, idempotency_key=req.idempotency_key[:128])
+            .first()
+        )
         if earlier is not None:
-            return earlier  # a retry of a request already taken: the same answer
+            return Claimed(earlier, None)  # a retry of a request already taken
     refusal = _validate(req)
     if refusal is None:
         verdict = _eligibility(saga, req.action)
@@ -396,36 +423,48 @@ def act(saga_id: int | str, req: Request) -> SagaAction:
         details["input_diff"] = req.corrected.diff[:20000]
     if req.job_id is not None:
         details["job_id"] = req.job_id
-    with audit.attempt(
+    attempt = audit.Attempt(
+        uuid.uuid4(),
         req.actor,
         f"saga.{req.action}",
-        target_type="saga",
-        target_id=str(saga.pk),
-        correlation_id=saga.correlation_id,
+        "saga",
+        str(saga.pk),
         ticket=req.ticket[:MAX_TICKET],
         reason=req.reason[:MAX_TEXT],
+        correlation_id=saga.correlation_id,
         details=details,
-    ) as attempt:
-        record = _claim(saga, req)
-        if record is None:
-            holder = (
-                SagaAction.objects.filter(saga=saga, action=req.action)
-                .order_by("-seq", "-id")
-                .first()
-            )
-            error = AlreadyInProgress(
-                action=req.action,
-                by=holder.actor if holder else "",
-                at=holder.created_at if holder else None,
-                saga_id=saga.pk,
-            )
-            attempt.refused(error.code, by=error.params["by"])
-            raise error
-        send(record)
-        record.refresh_from_db()
-        if record.state == ActionState.FAILED:
+    )
+    attempt._write(AuditEvent.STARTED)
+    attempt.outcome = None
+    record = _claim(saga, req)
+    if record is None:
+        holder = (
+            SagaAction.objects.filter(saga=saga, action=req.action).order_by("-seq", "-id").first()
+        )
+        error = AlreadyInProgress(
+            action=req.action,
+            by=holder.actor if holder else "",
+            at=holder.created_at if holder else None,
+            saga_id=saga.pk,
+        )
+        attempt.refused(error.code, by=error.params["by"])
+        raise error
+    return Claimed(record, attempt)
+
+
+def conclude(claimed: Claimed, sent: Sent) -> SagaAction:
+    """Record what AWS answered, and the audit outcome; raise RefusedByAws if it refused."""
+    record = claimed.record
+    record_outcome(record, sent)
+    record.refresh_from_db()
+    attempt = claimed.attempt
+    if record.state == ActionState.FAILED:
+        if attempt is not None:
             attempt.failed(record.error, action_id=record.pk)
-            raise RefusedByAws(aws_code=record.outcome_status, detail=record.error, saga_id=saga.pk)
+        raise RefusedByAws(
+            aws_code=record.outcome_status, detail=record.error, saga_id=record.saga_id
+        )
+    if attempt is not None:
         attempt.succeeded(action_id=record.pk, state=record.state)
     return record
 
@@ -463,29 +502,55 @@ def _claim(saga: Saga, req: Request) -> SagaAction | None:
         return None
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What AWS answered to an action's call (no database in it: it may run in a thread)."""
+
+    error: aws_errors.AwsError | None = None
+    input_text: str | None = None  # a restart's input, when read from the old execution
+
+
 def send(record: SagaAction) -> None:
-    """Make the AWS call of a claimed action (safe to repeat: same token, same name) and
-    record its outcome; the domain event goes out with the state change."""
+    """Make the AWS call of a claimed action again (safe: same token, same name) and record
+    its outcome."""
+    record_outcome(record, call_aws(record))
+
+
+def call_aws(record: SagaAction) -> Sent:
+    """The AWS side of an action; touches no database once `record.saga` is loaded."""
     saga = record.saga
     env = env_for(saga)
+    text = None
     try:
         if record.action == ActionKind.REDRIVE:
             _send_redrive(record, env)
         elif record.action == ActionKind.RESTART:
-            _send_restart(record, env)
+            text = _send_restart(record, saga, env)
         elif record.action == ActionKind.STOP:
             stepfunctions.stop_execution(
                 record.execution_arn, STOP_ERROR, record.reason or "Stopped by an operator", env
             )
-    except aws_errors.AwsUnavailable as exc:
+    except aws_errors.AwsError as exc:
+        return Sent(error=exc, input_text=text)
+    return Sent(input_text=text)
+
+
+def record_outcome(record: SagaAction, sent: Sent) -> None:
+    """Write what AWS answered; the domain event goes out with the state change."""
+    saga = record.saga
+    if sent.input_text is not None and (record.preview or {}).get("input") is None:
+        record.preview = {**(record.preview or {}), "input": sent.input_text}
+        SagaAction.objects.filter(pk=record.pk).update(preview=record.preview)
+    exc = sent.error
+    if isinstance(exc, aws_errors.AwsUnavailable):
         # Unknown whether it happened: stays `sending`; the verify sweep sends it again
         # (the same token / name, so AWS does it at most once).
         SagaAction.objects.filter(pk=record.pk).update(error=str(exc)[:500])
         logger.warning("recovery %s of %s not sent yet: %s", record.action, saga.pk, exc)
         return
-    except aws_errors.AwsError as exc:
+    if exc is not None:
         words = _AWS_WORDS.get(exc.code, "AWS refused: {detail}").format(detail=str(exc))
-        SagaAction.objects.filter(pk=record.pk).update(
+        SagaAction.objects.filter(pk=record.pk, state=ActionState.SENDING).update(
             state=ActionState.FAILED,
             error=words[:2000],
             outcome_status=exc.code[:16],
@@ -503,7 +568,9 @@ def send(record: SagaAction) -> None:
         )
         if moved:
             _emit(record)
-    if record.action in (ActionKind.REDRIVE, ActionKind.STOP):
+    if record.action in (ActionKind.REDRIVE, ActionKind.STOP) and record.job_id is None:
+        # One saga from its page: show its new state at once. A bulk job leaves that to
+        # the verification (and the sync), which reads each saga once anyway.
         _refresh(saga)
 
 
@@ -517,8 +584,7 @@ def _send_redrive(record: SagaAction, env: AwsEnvironment | None) -> None:
             raise
 
 
-def _send_restart(record: SagaAction, env: AwsEnvironment | None) -> None:
-    saga = record.saga
+def _send_restart(record: SagaAction, saga: Saga, env: AwsEnvironment | None) -> str:
     name = record.new_execution_arn.rsplit(":", 1)[-1]
     text = (record.preview or {}).get("input")
     if text is None:
@@ -526,7 +592,6 @@ def _send_restart(record: SagaAction, env: AwsEnvironment | None) -> None:
         if current is None:
             raise aws_errors.ExecutionNotFound("gone", code="ExecutionDoesNotExist")
         text = current.input or "{}"
-        SagaAction.objects.filter(pk=record.pk).update(preview={**record.preview, "input": text})
     try:
         stepfunctions.start_execution_with_input(saga.state_machine_arn, name, text, env)
     except aws_errors.ExecutionAlreadyExists:
@@ -534,6 +599,7 @@ def _send_restart(record: SagaAction, env: AwsEnvironment | None) -> None:
         found = stepfunctions.describe_execution(record.new_execution_arn, env)
         if found is None or (found.input or "") != text:
             raise
+    return str(text)
 
 
 def _emit(record: SagaAction) -> None:

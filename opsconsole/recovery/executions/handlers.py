@@ -21,8 +21,9 @@ class _SagaActions(jobs.Handler):
 
     def run_chunk(self, ctx: jobs.Context, items: list[JobItem]) -> None:
         ctx.checkpoint(items, step="acting")
-        for item in items:
-            outcome, result = bulk.run_item(ctx.job, item, self.action)
+        for item, (outcome, result) in zip(
+            items, bulk.run_items(ctx.job, items, self.action), strict=True
+        ):
             if outcome == "waiting":
                 ctx.waiting(item, **result)
             elif outcome == "skipped":

@@ -45,6 +45,7 @@ class DryRun:
     action: str
     filters: dict[str, str]
     eligible: list[int] = field(default_factory=list)
+    keys: dict[int, str] = field(default_factory=dict)  # saga id -> business key (eligible)
     ineligible: dict[str, list[str]] = field(default_factory=dict)  # why -> business keys
     ineligible_count: int = 0
     took_ms: float = 0.0
@@ -117,6 +118,7 @@ def dry_run(kind: str, action: str, params: QueryDict | dict[str, Any]) -> DryRu
         )
         if verdict.allowed:
             result.eligible.append(pk)
+            result.keys[pk] = key
         else:
             result.ineligible.setdefault(verdict.why, []).append(key)
             result.ineligible_count += 1
@@ -152,7 +154,8 @@ def submit(
         ticket=ticket,
         reason=reason,
         params={"action": action, "kind": kind, "filters": run.filters},
-        items=((str(pk), {"saga_id": pk}) for pk in run.eligible),
+        # The key a person reads on the job page: the business key (and the saga id, unique).
+        items=((f"{kind} {run.keys[pk]} #{pk}", {"saga_id": pk}) for pk in run.eligible),
         preview=run.summary(),
         idempotency_key=f"{actor.id}:{idempotency_key or timezone.now().isoformat()}",
         rate_per_second=rate_per_second,
@@ -204,7 +207,7 @@ def _request(job: Any, saga_id: int, action: str) -> actions.Request:
 
 
 def _saga_id(item: Any) -> int:
-    return int((item.payload or {}).get("saga_id") or item.key)
+    return int((item.payload or {})["saga_id"])
 
 
 Outcome = tuple[str, dict[str, Any]]

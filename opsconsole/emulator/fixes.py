@@ -39,19 +39,31 @@ def _account_item(account_id: str, sk: str) -> dict:
     return dynamodb.get_item(world.ACCOUNTS_TABLE, {"pk": f"ACCOUNT#{account_id}", "sk": sk}) or {}
 
 
+def _reopen_closure(account_id: str, lift_hold: bool = False) -> None:
+    # A failed closure left the account pending_deletion; a new closure run (a restart)
+    # starts from an active account, as the closure's validation requires.
+    profile = _account_item(account_id, "PROFILE")
+    if profile:
+        profile.pop("closure_request_id", None)
+        if lift_hold:
+            profile.pop("legal_hold", None)
+        if profile.get("status") == "pending_deletion":
+            profile["status"] = "active"
+        dynamodb.put_item(world.ACCOUNTS_TABLE, profile)
+
+
 def clear_billing_error(account_id: str) -> str:
     item = _account_item(account_id, "BILLING")
     if not item:
         return f"account {account_id} has no billing item"
     item.pop("provider_error", None)
     dynamodb.put_item(world.ACCOUNTS_TABLE, item)
-    return f"payment-provider error of account {account_id} cleared"
+    _reopen_closure(account_id)
+    return f"payment-provider error of account {account_id} cleared; its closure can run again"
 
 
 def lift_legal_hold(account_id: str) -> str:
-    item = _account_item(account_id, "PROFILE")
-    if not item:
+    if not _account_item(account_id, "PROFILE"):
         return f"account {account_id} has no profile"
-    item.pop("legal_hold", None)
-    dynamodb.put_item(world.ACCOUNTS_TABLE, item)
-    return f"legal hold of account {account_id} lifted"
+    _reopen_closure(account_id, lift_hold=True)
+    return f"legal hold of account {account_id} lifted; its closure can run again"

@@ -14,6 +14,15 @@ def test_each_seeded_cause_can_be_fixed_from_the_command_line(aws, capsys):
         world.ACCOUNTS_TABLE,
         {"pk": "ACCOUNT#78", "sk": "BILLING", "provider_error": "503 from the provider"},
     )
+    dynamodb.put_item(
+        world.ACCOUNTS_TABLE,
+        {
+            "pk": "ACCOUNT#78",
+            "sk": "PROFILE",
+            "status": "pending_deletion",
+            "closure_request_id": "x",
+        },
+    )
     call_command("demo_fix", "reopen-slot", endpoint=None)
     call_command("demo_fix", "restock", endpoint=None)
     call_command("demo_fix", "clear-billing", "78", endpoint=None)
@@ -27,4 +36,6 @@ def test_each_seeded_cause_can_be_fixed_from_the_command_line(aws, capsys):
     )
     billing = dynamodb.get_item(world.ACCOUNTS_TABLE, {"pk": "ACCOUNT#78", "sk": "BILLING"})
     assert "provider_error" not in billing
+    profile = dynamodb.get_item(world.ACCOUNTS_TABLE, {"pk": "ACCOUNT#78", "sk": "PROFILE"})
+    assert profile["status"] == "active"  # its closure can be restarted
     assert "closed" in fixes.close_slot()

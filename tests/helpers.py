@@ -197,11 +197,28 @@ def in_own_moto() -> Iterator[None]:
             reset_aws_caches()
 
 
+def _settled_fingerprint(quiet: float = 0.2, at_most: float = 10.0) -> dict[str, Any]:
+    """The fingerprint once two readings `quiet` seconds apart agree: an execution's status
+    change event reaches its queue just after the execution ends (from the engine's thread),
+    later still on a loaded machine."""
+    import time
+
+    seen = world_fingerprint()
+    deadline = time.monotonic() + at_most
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        again = world_fingerprint()
+        if again == seen:
+            break
+        seen = again
+    return seen
+
+
 def build_shared(name: str, make: Callable[[], Any]) -> SharedWorld:
     """Build a world with `make()` (which must leave it settled), then park it."""
     with in_own_moto():
         built = make()
-        fingerprint = world_fingerprint()
+        fingerprint = _settled_fingerprint()
         parked = take_out_backends()
     return SharedWorld(name=name, world=built, parked=parked, fingerprint=fingerprint)
 

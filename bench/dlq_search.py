@@ -166,10 +166,14 @@ def report(s: dict, look: dict) -> str:
     for label in ("business key", "correlation id", "error code"):
         r = s[label]
         ok = r["page_p50"] <= TARGET_SEARCH_MS
+        target = (
+            "(not a target)"
+            if label == "error code"
+            else f"<= {TARGET_SEARCH_MS:.0f} ms ({'met' if ok else 'MISSED'})"
+        )
         lines.append(
             f"| {label} | {r['page_p50']:.1f} ms | {r['page_p95']:.1f} ms | "
-            f"{r['function_p50']:.2f} ms | <= {TARGET_SEARCH_MS:.0f} ms "
-            f"({'met' if ok or label == 'error code' else 'MISSED'}) |"
+            f"{r['function_p50']:.2f} ms | {target} |"
         )
     ok = look["all_visible_after_seconds"] <= TARGET_VISIBLE_S and look["seen"] == look["messages"]
     hidden = look["look_seconds"]

@@ -18,7 +18,7 @@ from django.utils import timezone
 from moto import mock_aws
 
 from opsconsole.aws import clients
-from opsconsole.emulator import moto_main
+from opsconsole.emulator import cloudwatch_index, moto_main, sfn_events, throttling
 from opsconsole.registry import reset_registry
 from tests import helpers
 
@@ -39,6 +39,9 @@ def pytest_configure(config: pytest.Config) -> None:
     moto_main.cache_task_clients()
     moto_main.cache_parsed_definitions()
     moto_main.cache_json_paths()
+    cloudwatch_index.index_metric_data()
+    throttling.install()
+    sfn_events.install()
     _validate_each_definition_once()
 
 

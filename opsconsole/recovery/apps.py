@@ -7,6 +7,14 @@ class RecoveryConfig(plugins.PluginConfig):
     nav = plugins.Nav(order=30, label="Recovery", url_name="recovery:index", role="viewer")
     plugs = (
         PeriodicJob("poll-dlq-depths", "opsconsole.recovery.tasks.poll_dlq_depths", 30.0),
+        # For monitoring's rules: each DLQ's depth from SQS attributes (recovery/signals.py).
+        plugins.Signal(
+            "dlq_depth",
+            ("dlq", "queue", "kind"),
+            "opsconsole.recovery.signals.dlq_depth",
+            "Visible messages in a dead-letter queue (SQS attributes)",
+            "opsconsole.recovery.signals.link",
+        ),
         PeriodicJob("tend-jobs", "opsconsole.recovery.tasks.tend_jobs", 10.0),
         PeriodicJob(
             "snapshot-dead-letters", "opsconsole.recovery.tasks.snapshot_dead_letters", 30.0

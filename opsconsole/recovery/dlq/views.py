@@ -6,6 +6,7 @@ Views translate: the actions check roles, audit and raise domain errors."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -36,9 +37,11 @@ def _letter(pk: int) -> DeadLetter:
 
 
 def _case_url(saga: Saga | None) -> str | None:
+    """The saga's case page: by business key, naming the run (a key may have several)."""
     if saga is None:
         return None
-    return reverse("sagas:detail", args=[saga.kind, saga.pk])
+    base = reverse("sagas:detail", args=[saga.kind, saga.business_key])
+    return f"{base}?{urlencode({'run': saga.execution_name})}"
 
 
 def _forbidden(request: HttpRequest, exc: PermissionRefused) -> HttpResponse:

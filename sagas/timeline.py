@@ -393,6 +393,12 @@ def build_timeline(events: Iterable[HistoryEvent], rules: TimelineRules | None =
             exec_input = d.get("input")
             lane_of[e.id], visit_of[e.id] = (), None
             continue
+        if t == "ExecutionRedriven":
+            # RedriveExecution: the same execution runs again from its failed state, its
+            # history continued; what ended it before no longer holds.
+            status, ended_at, exec_error, exec_cause = "RUNNING", None, "", ""
+            lane_of[e.id], visit_of[e.id] = (), None
+            continue
         if t in _EXECUTION_END:
             status = _EXECUTION_END[t]
             ended_at = e.timestamp

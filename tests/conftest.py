@@ -18,7 +18,14 @@ from django.utils import timezone
 from moto import mock_aws
 
 from opsconsole.aws import clients
-from opsconsole.emulator import cloudwatch_index, moto_main, sfn_events, throttling
+from opsconsole.emulator import (
+    cloudwatch_index,
+    events_replay,
+    moto_main,
+    sfn_events,
+    sfn_redrive,
+    throttling,
+)
 from opsconsole.registry import reset_registry
 from tests import helpers
 
@@ -42,6 +49,8 @@ def pytest_configure(config: pytest.Config) -> None:
     cloudwatch_index.index_metric_data()
     throttling.install()
     sfn_events.install()
+    sfn_redrive.install()
+    events_replay.install()
     _validate_each_definition_once()
 
 

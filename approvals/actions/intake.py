@@ -25,7 +25,7 @@ from sagas.parsing import parse_amount, parse_initiator
 
 from .. import domain_events
 from ..crypto import encrypt_token, token_dedup_key
-from ..models import ApprovalRequest
+from ..models import OPEN_STATUSES, ApprovalRequest, ApprovalStatus
 from .common import env_for, sagas_by_arn, waiting_saga
 
 logger = logging.getLogger(__name__)
@@ -242,6 +242,7 @@ def _store(queue: ApprovalQueue, message_id: str, p: ParsedMessage, saga: Saga |
     except IntegrityError:
         # Another worker stored the same message a moment ago.
         return False
+    _supersede_earlier(req)
     audit.record(
         Actor.system("approvals"),
         "approval.requested",
@@ -257,3 +258,40 @@ def _store(queue: ApprovalQueue, message_id: str, p: ParsedMessage, saga: Saga |
         },
     )
     return True
+
+
+def _supersede_earlier(req: ApprovalRequest) -> int:
+    """A step that asks again for the same execution (it was redriven: a new task token, the
+    old one dead) closes the earlier open requests as superseded, so none waits on a token
+    nobody can answer any more."""
+    if not req.execution_arn:
+        return 0
+    earlier = list(
+        ApprovalRequest.objects.filter(
+            execution_arn=req.execution_arn,
+            status__in=OPEN_STATUSES,
+            requested_at__lte=req.requested_at,
+        ).exclude(pk=req.pk)
+    )
+    closed = 0
+    for old in earlier:
+        reason = (
+            f"Superseded by request #{req.pk}: the execution asked again (it was redriven), "
+            "so this request's task token is dead."
+        )
+        won = ApprovalRequest.objects.filter(pk=old.pk, status__in=OPEN_STATUSES).update(
+            status=ApprovalStatus.CLOSED, status_reason=reason, claimed_by="", claimed_until=None
+        )
+        if won:
+            closed += 1
+            audit.record(
+                Actor.system("approvals"),
+                "approval.closed",
+                result="succeeded",
+                target_type="approval",
+                target_id=str(old.pk),
+                correlation_id=old.correlation_id,
+                reason=reason,
+                details={"superseded_by": req.pk, "execution_arn": req.execution_arn},
+            )
+    return closed

@@ -72,6 +72,12 @@ class ExecutionNotRedrivable(AwsError):
     code = "ExecutionNotRedrivable"
 
 
+class ExecutionAlreadyExists(AwsError):
+    """An execution of that name exists (names are unique per state machine for 90 days)."""
+
+    code = "ExecutionAlreadyExists"
+
+
 class MoveTaskAlreadyRunning(AwsError):
     """SQS allows one active message move task per queue."""
 
@@ -104,6 +110,7 @@ _BY_CODE: dict[str, type[AwsError]] = {
     "AWS.SimpleQueueService.NonExistentQueue": QueueNotFound,
     "QueueDoesNotExist": QueueNotFound,
     "ExecutionNotRedrivable": ExecutionNotRedrivable,
+    "ExecutionAlreadyExists": ExecutionAlreadyExists,
     "AccessDenied": AccessDenied,
     "AccessDeniedException": AccessDenied,
     "UnauthorizedOperation": AccessDenied,

@@ -35,6 +35,23 @@ class Replay:
     end: datetime | None
     replay_started: datetime | None = None
     replay_ended: datetime | None = None
+    last_replayed: datetime | None = None  # EventLastReplayedTime: progress through the window
+
+
+@dataclass(frozen=True)
+class RuleTarget:
+    id: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    arn: str
+    state: str
+    event_pattern: str | None
+    targets: tuple[RuleTarget, ...] = ()
+    managed: bool = False  # a rule AWS manages (an archive's own), not the account's
 
 
 @aws_call("PutEvents")
@@ -142,6 +159,7 @@ def describe_replay(name: str, env: AwsEnvironment | None = None) -> Replay:
         end=r.get("EventEndTime"),
         replay_started=r.get("ReplayStartTime"),
         replay_ended=r.get("ReplayEndTime"),
+        last_replayed=r.get("EventLastReplayedTime"),
     )
 
 
@@ -167,3 +185,37 @@ def put_entries(
         code = result.get("ErrorCode")
         errors.append(f"{code}: {result.get('ErrorMessage', '')}" if code else None)
     return PutOutcome(ids, errors)
+
+
+@aws_call("CancelReplay")
+def cancel_replay(name: str, env: AwsEnvironment | None = None) -> str:
+    """Ask AWS to stop a running replay (what was replayed stays replayed); return its state."""
+    return str(client("events", env).cancel_replay(ReplayName=name).get("State", "CANCELLING"))
+
+
+@aws_call("ListRules")
+def list_rules(bus: str, env: AwsEnvironment | None = None) -> list[Rule]:
+    """The rules of a bus with their targets (what a replay onto the bus makes fire)."""
+    events = client("events", env)
+    rules: list[Rule] = []
+    kwargs: dict[str, Any] = {"EventBusName": bus}
+    while True:
+        page = events.list_rules(**kwargs)
+        for raw in page.get("Rules", []):
+            targets = events.list_targets_by_rule(Rule=raw["Name"], EventBusName=bus)
+            rules.append(
+                Rule(
+                    name=raw["Name"],
+                    arn=raw.get("Arn", ""),
+                    state=raw.get("State", ""),
+                    event_pattern=raw.get("EventPattern"),
+                    managed=bool(raw.get("ManagedBy")) or raw["Name"].startswith("Events-Archive-"),
+                    targets=tuple(
+                        RuleTarget(id=t.get("Id", ""), arn=t.get("Arn", ""))
+                        for t in targets.get("Targets", [])
+                    ),
+                )
+            )
+        if not page.get("NextToken"):
+            return rules
+        kwargs["NextToken"] = page["NextToken"]

@@ -303,15 +303,34 @@ def send_task_heartbeat(token: str, env: AwsEnvironment | None = None) -> None:
 
 
 @aws_call("RedriveExecution")
-def redrive_execution(arn: str, client_token: str, env: AwsEnvironment | None = None) -> None:
-    """Redrive a failed Standard execution from its failed step (idempotent per client token)."""
-    client("stepfunctions", env).redrive_execution(executionArn=arn, clientToken=client_token)
+def redrive_execution(
+    arn: str, client_token: str, env: AwsEnvironment | None = None
+) -> datetime | None:
+    """Redrive a failed Standard execution from its failed step (idempotent per client token:
+    AWS keeps the last 10 tokens for 15 minutes); return the redrive date."""
+    found = client("stepfunctions", env).redrive_execution(
+        executionArn=arn, clientToken=client_token[:64]
+    )
+    return found.get("redriveDate")
 
 
 @aws_call("StopExecution")
 def stop_execution(arn: str, error: str, cause: str, env: AwsEnvironment | None = None) -> None:
-    """Abort a running execution."""
-    client("stepfunctions", env).stop_execution(executionArn=arn, error=error, cause=cause)
+    """Abort a running execution, with the error and cause its history will show."""
+    client("stepfunctions", env).stop_execution(
+        executionArn=arn, error=error[:256], cause=cause[:32768]
+    )
+
+
+@aws_call("StartExecution")
+def start_execution_with_input(
+    state_machine_arn: str, name: str, input_text: str, env: AwsEnvironment | None = None
+) -> str:
+    """Start an execution with an input document given as JSON text; return its ARN."""
+    result = client("stepfunctions", env).start_execution(
+        stateMachineArn=state_machine_arn, name=name, input=input_text
+    )
+    return str(result["executionArn"])
 
 
 @aws_call("DescribeStateMachine")

@@ -25,7 +25,7 @@ import sys
 import threading
 from typing import Any
 
-from opsconsole.emulator import cloudwatch_index, sfn_events, throttling
+from opsconsole.emulator import cloudwatch_index, events_replay, sfn_events, sfn_redrive, throttling
 
 _SERVICE_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
@@ -252,6 +252,8 @@ def main(argv: list[str] | None = None) -> None:
     speed_up()
     throttling.install()
     sfn_events.install()
+    sfn_redrive.install()
+    events_replay.install()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])

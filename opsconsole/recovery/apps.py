@@ -27,6 +27,19 @@ class RecoveryConfig(plugins.PluginConfig):
             role="viewer",
             order=30,
         ),
+        # Execution recovery: the case page's actions, and the verified outcome of each.
+        plugins.Panel(
+            name="recovery",
+            title="Recovery",
+            url_name="recovery:saga_panel",
+            link_text="Show what can be done to recover this saga",
+            role="viewer",
+            order=20,
+        ),
+        PeriodicJob(
+            "verify-recovery-actions", "opsconsole.recovery.tasks.verify_recovery_actions", 10.0
+        ),
+        PeriodicJob("poll-replays", "opsconsole.recovery.tasks.poll_replays", 10.0),
     )
 
     def ready(self) -> None:
@@ -42,3 +55,11 @@ class RecoveryConfig(plugins.PluginConfig):
 
         register_errors(DLQ_ERROR_SPECS)
         handlers.register()
+        from .executions.problems import ERROR_SPECS as EXECUTION_ERRORS
+        from .replays.problems import ERROR_SPECS as REPLAY_ERRORS
+
+        register_errors(EXECUTION_ERRORS)
+        register_errors(REPLAY_ERRORS)
+        from .executions.handlers import register as register_job_handlers
+
+        register_job_handlers()

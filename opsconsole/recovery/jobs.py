@@ -37,6 +37,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from opsconsole import events
@@ -492,7 +493,7 @@ def _finish(job: Job, state: str) -> None:
             type="job",
             id=str(job.pk),
             label=f"{label_for(job.kind)} #{job.pk}",
-            url=f"/recovery/jobs/{job.pk}/",
+            url=reverse("recovery:job", args=[job.pk]),
         ),
         actor=Actor(type=job.actor_type, id=job.actor, role=job.actor_role),
         data={"kind": job.kind, "state": state, "counts": counts, "ticket": job.ticket},

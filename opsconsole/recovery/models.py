@@ -200,3 +200,148 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dlq}/{self.message_id}"
+
+
+# --- execution recovery: one row per action taken on a saga ------------------------------
+# One row per recovery action on a saga: what was done, by whom, why, and how it ended.
+#
+# The unique (saga, action, seq) key is the idempotency of the action itself: the n-th redrive
+# of an execution, the n-th restart of a saga, its stop, its resolution can each be claimed
+# once, whoever presses the button and however often. The AWS call that follows is made with
+# a client token (redrive) or execution name (restart) derived from that key, so even a crash
+# between the row and the call cannot do it twice.
+
+
+class ActionKind(models.TextChoices):
+    REDRIVE = "redrive", "Redrive"
+    RESTART = "restart", "Restart"
+    STOP = "stop", "Stop"
+    RESOLVE = "resolve", "Mark resolved"
+
+
+class ActionState(models.TextChoices):
+    SENDING = "sending", "Sending to AWS"
+    VERIFYING = "verifying", "Waiting for the saga to finish"
+    RECOVERED = "recovered", "Recovered"
+    FAILED_AGAIN = "failed_again", "Failed again"
+    DONE = "done", "Done"
+    FAILED = "failed", "Refused by AWS"
+
+
+OPEN_STATES = (ActionState.SENDING, ActionState.VERIFYING)
+
+
+class SagaAction(models.Model):
+    saga = models.ForeignKey(
+        "sagas.Saga", on_delete=models.CASCADE, related_name="recovery_actions"
+    )
+    action = models.CharField(max_length=10, choices=ActionKind.choices)
+    seq = models.PositiveIntegerField()
+    state = models.CharField(max_length=12, choices=ActionState.choices)
+    execution_arn = models.CharField(max_length=512)  # the execution acted on
+    # A restart's new execution (its saga row appears when the sync sees it).
+    new_execution_arn = models.CharField(max_length=512, blank=True, default="", db_index=True)
+    client_token = models.CharField(max_length=64, blank=True, default="")
+    actor = models.CharField(max_length=255)
+    actor_role = models.CharField(max_length=32, blank=True, default="")
+    ticket = models.CharField(max_length=64, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    idempotency_key = models.CharField(max_length=128, blank=True, default="")
+    preview = models.JSONField(default=dict)  # what the person saw and confirmed
+    error = models.TextField(blank=True, default="")  # AWS's refusal, in words
+    # Verified outcome: the step it failed at again, or the final AWS status.
+    outcome_status = models.CharField(max_length=16, blank=True, default="")
+    outcome_step = models.CharField(max_length=80, blank=True, default="")
+    job_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["saga", "action", "seq"], name="recovery_saga_action_once"
+            ),
+            models.UniqueConstraint(
+                fields=["actor", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="recovery_saga_action_idem",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "checked_at"], name="recovery_action_open")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} #{self.seq} of saga {self.saga_id} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+# --- archive replays ----------------------------------------------------------------------
+# A replay the console started: who, why, which window, and the state AWS last reported.
+
+
+ACTIVE_REPLAY_STATES = ("STARTING", "RUNNING", "CANCELLING")
+
+
+class ReplayRecord(models.Model):
+    name = models.CharField(max_length=64, unique=True)  # the ReplayName given to AWS
+    archive = models.CharField(max_length=100)  # the registry's archive name
+    archive_arn = models.CharField(max_length=512)
+    bus = models.CharField(max_length=256)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    rule_arns = models.JSONField(default=list)  # empty: every rule of the bus
+    state = models.CharField(max_length=16, default="STARTING")
+    state_reason = models.TextField(blank=True, default="")
+    last_replayed = models.DateTimeField(null=True, blank=True)
+    actor = models.CharField(max_length=255)
+    ticket = models.CharField(max_length=64, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    idempotency_key = models.CharField(max_length=128, blank=True, default="")
+    preview = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"replay {self.name} of {self.archive} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_REPLAY_STATES
+
+    def progress_percent(self) -> int:
+        """How far through the window AWS says it is (EventLastReplayedTime)."""
+        if self.state == "COMPLETED":
+            return 100
+        if self.last_replayed is None:
+            return 0
+        total = (self.window_end - self.window_start).total_seconds()
+        done = (self.last_replayed - self.window_start).total_seconds()
+        return max(0, min(100, int(100 * done / total))) if total > 0 else 0
+
+
+class ArchiveState(models.Model):
+    """The last numbers AWS gave for a registry archive (polled, so pages never wait)."""
+
+    name = models.CharField(max_length=100, unique=True)  # the registry's archive name
+    arn = models.CharField(max_length=512, blank=True, default="")
+    source_arn = models.CharField(max_length=512, blank=True, default="")
+    state = models.CharField(max_length=32, blank=True, default="")
+    event_count = models.BigIntegerField(null=True)
+    size_bytes = models.BigIntegerField(null=True)
+    retention_days = models.IntegerField(null=True)
+    found = models.BooleanField(default=True)
+    read_at = models.DateTimeField(null=True)  # when the numbers were last read
+    checked_at = models.DateTimeField()  # when we last tried
+    error = models.CharField(max_length=300, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.state}"

@@ -17,3 +17,21 @@ def snapshot_dead_letters() -> int:
     from .dlq.actions import snapshot_all
 
     return snapshot_all()
+
+
+@shared_task(
+    name="opsconsole.recovery.tasks.verify_recovery_actions", ignore_result=True, acks_late=True
+)
+def verify_recovery_actions() -> int:
+    """Resend lost recovery sends; mark actions done once their saga ended."""
+    from .executions.actions import verify
+
+    return verify().finished
+
+
+@shared_task(name="opsconsole.recovery.tasks.poll_replays", ignore_result=True, acks_late=True)
+def poll_replays() -> int:
+    """Progress of the console's active archive replays, from DescribeReplay."""
+    from .replays.actions import poll_active
+
+    return poll_active()

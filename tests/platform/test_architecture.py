@@ -104,7 +104,7 @@ def test_it_has_every_app_plug_its_pages_into_the_navigation_and_the_case_page()
             "recovery",
             "sagas",
         ],
-        "panels": ["approvals", "dead-letters", "tickets"],
+        "panels": ["approvals", "dead-letters", "recovery", "tickets"],
         "counters": ["alerts-firing", "approvals-waiting"],
     }
 

@@ -6,7 +6,6 @@ Views translate: the actions check roles, audit and raise domain errors."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -40,8 +39,7 @@ def _case_url(saga: Saga | None) -> str | None:
     """The saga's case page: by business key, naming the run (a key may have several)."""
     if saga is None:
         return None
-    base = reverse("sagas:detail", args=[saga.kind, saga.business_key])
-    return f"{base}?{urlencode({'run': saga.execution_name})}"
+    return saga.get_absolute_url() or None
 
 
 def _forbidden(request: HttpRequest, exc: PermissionRefused) -> HttpResponse:

@@ -34,22 +34,36 @@ LEASE_SECONDS = 3.0
 
 
 def fill(dlq: str, total: int) -> list[int]:
-    """Put `total` numbered messages in the DLQ and snapshot them; return the selected pks."""
-    from opsconsole.aws import provisioning, sqs
+    """Put `total` numbered messages in the DLQ and snapshot them (from the send's answers:
+    reading 10,000 messages back costs the emulator minutes); return the selected pks."""
+    from opsconsole.aws import sqs
     from opsconsole.recovery.dlq import actions
     from opsconsole.recovery.models import DeadLetter
 
-    messages = [
-        provisioning.OutgoingMessage(
-            json.dumps({"orderId": str(500000 + n), "seq": n}), (("correlationId", f"b-{n}"),)
+    sent: list[sqs.Message] = []
+    now_ms = str(int(time.time() * 1000))
+    for start in range(0, total, 10):
+        batch = [
+            sqs.MessageToSend(
+                id=str(n),
+                body=json.dumps({"orderId": str(500000 + n), "seq": n}),
+                attributes={"correlationId": f"b-{n}"},
+            )
+            for n in range(start, min(start + 10, total))
+        ]
+        outcome = sqs.send_message_batch(dlq, batch)
+        assert not outcome.failed, outcome.failed
+        sent.extend(
+            sqs.Message(
+                message_id=outcome.succeeded[m.id],
+                receipt_handle="",
+                body=m.body,
+                attributes={"SentTimestamp": now_ms, "ApproximateReceiveCount": "0"},
+                message_attributes=m.attributes,
+            )
+            for m in batch
         )
-        for n in range(total)
-    ]
-    failed = provisioning.send_messages(dlq, messages)
-    assert failed == 0, failed
-    seen = sqs.peek_messages(dlq, limit=total + 100, hold_seconds=600)
-    assert len(seen) == total, (len(seen), total)
-    actions.snapshot(actions.dlq_named(dlq), seen)
+    actions.snapshot(actions.dlq_named(dlq), sent)
     letters = DeadLetter.objects.filter(dlq=dlq).order_by("id")
     return [d.pk for n, d in enumerate(letters) if n % 21 != 20]
 

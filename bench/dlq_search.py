@@ -129,7 +129,8 @@ def look_numbers(n: int = 1000) -> dict:
         )
         started = time.monotonic()
         look = actions.look("payments-dlq", limit=n)
-        looked = time.monotonic() - started
+        ended = time.monotonic()
+        looked = ended - started
         while True:
             stats = sqs.queue_stats("payments-dlq")
             if stats.visible == n and stats.in_flight == 0:
@@ -137,7 +138,7 @@ def look_numbers(n: int = 1000) -> dict:
             if time.monotonic() - started > 30:
                 break
             time.sleep(0.01)
-        visible_after = time.monotonic() - started
+        visible_after = time.monotonic() - ended
     return {
         "messages": n,
         "seen": look.seen,
@@ -165,12 +166,17 @@ def report(s: dict, look: dict) -> str:
     for label in ("business key", "correlation id", "error code"):
         r = s[label]
         ok = r["page_p50"] <= TARGET_SEARCH_MS
+        target = (
+            "(not a target)"
+            if label == "error code"
+            else f"<= {TARGET_SEARCH_MS:.0f} ms ({'met' if ok else 'MISSED'})"
+        )
         lines.append(
             f"| {label} | {r['page_p50']:.1f} ms | {r['page_p95']:.1f} ms | "
-            f"{r['function_p50']:.2f} ms | <= {TARGET_SEARCH_MS:.0f} ms "
-            f"({'met' if ok or label == 'error code' else 'MISSED'}) |"
+            f"{r['function_p50']:.2f} ms | {target} |"
         )
     ok = look["all_visible_after_seconds"] <= TARGET_VISIBLE_S and look["seen"] == look["messages"]
+    hidden = look["look_seconds"]
     lines += [
         "",
         "(Error code is shown for scale: it matches a quarter of all snapshots; the page shows "
@@ -186,10 +192,14 @@ def report(s: dict, look: dict) -> str:
         f"| messages read | {look['seen']:,} of {look['messages']:,} | all |",
         "| the look, start to end (receives, release, snapshots) "
         f"| {look['look_seconds']:.2f} s | |",
-        f"| start of the look to all visible again (GetQueueAttributes: "
+        f"| end of the look to all visible again (GetQueueAttributes: "
         f"{look['visible']:,} visible, {look['in_flight']} in flight) | "
         f"{look['all_visible_after_seconds']:.2f} s | <= {TARGET_VISIBLE_S:.0f} s "
         f"({'met' if ok else 'MISSED'}) |",
+        "",
+        "While a look reads, the messages it has read stay invisible (so none is read twice): "
+        f"at most the look's own duration ({hidden:.1f} s here), and at most 30 s should the "
+        "console die mid-look (the hold's visibility timeout).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -16,10 +16,12 @@ from django.views.decorators.vary import vary_on_headers
 
 from opsconsole.errors import DomainError, PermissionRefused
 from opsconsole.identity.roles import OPERATOR, VIEWER, actor_for, has_role, role_required
+from opsconsole.registry import get_registry
 from opsconsole.web.http import HtmxHttpRequest
 from opsconsole.web.problems import message_for
 from sagas.models import Saga
 
+from ..config import dlqs
 from ..models import DeadLetter
 from . import actions, present, selectors
 
@@ -34,6 +36,7 @@ def _letter(pk: int) -> DeadLetter:
 
 
 def _case_url(saga: Saga | None) -> str | None:
+    """The saga's case page: by business key, naming the run (a key may have several)."""
     if saga is None:
         return None
     return saga.get_absolute_url() or None
@@ -55,7 +58,7 @@ def dlq_detail(request: HttpRequest, name: str) -> HttpResponse:
         dlq = actions.dlq_named(name)
     except DomainError as exc:
         raise Http404(message_for(exc)) from exc
-    row = next((r for r in selectors.inbox() if r.dlq.name == name), None)
+    row = selectors.row_of(dlq)
     state = request.GET.get("state", "live")
     if state not in ("live", "gone", "redriven", "deleted", "all"):
         state = "live"
@@ -151,7 +154,7 @@ def move_progress(request: HtmxHttpRequest, name: str) -> HttpResponse:
         dlq = actions.dlq_named(name)
     except DomainError as exc:
         raise Http404(message_for(exc)) from exc
-    row = next((r for r in selectors.inbox() if r.dlq.name == name), None)
+    row = selectors.row_of(dlq)
     context = {
         "dlq": dlq,
         "row": row,
@@ -246,7 +249,7 @@ def search(request: HttpRequest) -> HttpResponse:
             "dlq": dlq,
             "state": state,
             "found": found,
-            "dlqs": [r.dlq for r in selectors.inbox()],
+            "dlqs": dlqs(get_registry()),
             "can_act": has_role(request, OPERATOR),
         },
     )

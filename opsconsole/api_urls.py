@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("sagas.api_urls")),
     path("", include("approvals.api_urls")),
     path("", include("opsconsole.audit.api_urls")),
+    path("", include("opsconsole.integrations.api_urls")),
     path("", include("opsconsole.recovery.api_urls")),
     path("", include("opsconsole.monitoring.api_urls")),
     path("schema/", SchemaView.as_view(), name="api-schema"),

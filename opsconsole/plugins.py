@@ -69,6 +69,9 @@ class Counter:
     compute: Callable[[HttpRequest], Count | None]
     role: str | None = None
     order: int = 100
+    # People of exactly this role land on the counter's page instead of the overview
+    # (approvers on their inbox).
+    landing_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,15 @@ def counters_for(request: HttpRequest, allowed: Allowed) -> list[dict[str, Any]]
             continue
         value = c.compute(request)
         if value is not None:
-            out.append({"name": c.name, "label": value.label, "n": value.count, "url": value.url})
+            out.append(
+                {
+                    "name": c.name,
+                    "label": value.label,
+                    "n": value.count,
+                    "url": value.url,
+                    "landing_for": c.landing_for,
+                }
+            )
     return out
 
 

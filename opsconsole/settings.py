@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "opsconsole.audit",
     "opsconsole.recovery",
     "opsconsole.monitoring",
+    "opsconsole.integrations",
     "sagas",
     "approvals",
 ]
@@ -376,6 +377,27 @@ AWS_BUDGET_INTERACTIVE_WAIT = env_float("OPSCONSOLE_AWS_BUDGET_INTERACTIVE_WAIT"
 # Link from a saga's ticket reference to the ticketing system, e.g.
 # https://tickets.example.com/browse/{ticket}; empty: tickets are shown as plain text.
 TICKET_URL_TEMPLATE = env_str("OPSCONSOLE_TICKET_URL_TEMPLATE", "")
+
+# --- integrations (webhooks, notification channels, the ServiceNow preset) --------------
+
+# The console's address as people reach it, for links in events, incidents and mails.
+PUBLIC_URL = env_str("OPSCONSOLE_PUBLIC_URL", "") or f"http://127.0.0.1:{WEB_PORT}"
+# Seconds one outbound delivery (webhook, ServiceNow call) may take before it is retried.
+INTEGRATIONS_TIMEOUT = env_float("OPSCONSOLE_INTEGRATIONS_TIMEOUT", 15.0, minimum=0.1)
+# Hosts or networks (CIDR) outbound calls may reach although loopback or private; empty in
+# production, so a subscription cannot probe the internal network.
+INTEGRATIONS_ALLOWED_DESTINATIONS = env_list("OPSCONSOLE_INTEGRATIONS_ALLOW", "")
+# The ServiceNow preset: the instance, and its credentials from the environment or a secrets
+# file (two lines, user then password), never from the database.
+SERVICENOW_URL = env_str("OPSCONSOLE_SERVICENOW_URL", "")
+SERVICENOW_USER = env_str("OPSCONSOLE_SERVICENOW_USER", "")
+SERVICENOW_PASSWORD = env_str("OPSCONSOLE_SERVICENOW_PASSWORD", "")
+SERVICENOW_SECRETS_FILE = env_str("OPSCONSOLE_SERVICENOW_SECRETS_FILE", "")
+# Mail (the email channel, and telling a webhook's owner it was disabled).
+EMAIL_HOST = env_str("OPSCONSOLE_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("OPSCONSOLE_SMTP_PORT", 25, minimum=1)
+EMAIL_TIMEOUT = env_int("OPSCONSOLE_SMTP_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("OPSCONSOLE_MAIL_FROM", "opsconsole@localhost")
 
 # --- identity --------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("recovery/", include("opsconsole.recovery.urls")),
     path("alerts/", include("opsconsole.monitoring.urls")),
     path("audit/", include("opsconsole.audit.urls")),
+    path("integrations/", include("opsconsole.integrations.urls")),
     path("api/v1/", include("opsconsole.api_urls")),
 ]
 

@@ -18,6 +18,14 @@ class SagasConfig(plugins.PluginConfig):
     # Every signed-in user sees the kinds; the list pages check the role themselves.
     nav = plugins.Nav(order=10, links=_kind_links)
     plugs = (
+        plugins.Panel(
+            name="tickets",
+            title="Tickets",
+            url_name="sagas:tickets_panel",
+            link_text="Tickets of this saga",
+            role="viewer",
+            order=20,
+        ),
         PeriodicJob(
             "sync-sagas",
             "sagas.tasks.sync_all_kinds",

@@ -359,3 +359,27 @@ def rebuild_counts(kind: str | None = None) -> int:
         rows = hour_rows + _day_rows(hour_rows)
         SagaCount.objects.bulk_create(rows, batch_size=INSERT_BATCH)
     return len(rows)
+
+
+class SagaTicket(models.Model):
+    """A ticket linked to a saga beyond the one its execution input names (`Saga.ticket`):
+    attached by a person on the case page or by the ticketing system through the API.
+    A saga may have several; a ticket may name several sagas."""
+
+    class Source(models.TextChoices):
+        PERSON = "person", "Attached by a person"
+        API = "api", "Attached through the API"
+
+    saga = models.ForeignKey(Saga, on_delete=models.CASCADE, related_name="linked_tickets")
+    number = models.CharField(max_length=64, db_index=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    added_by = models.CharField(max_length=255)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["saga", "number"], name="saga_ticket_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} -> saga {self.saga_id}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ from opsconsole.aws.clients import AwsEnvironment
 from opsconsole.aws.errors import AwsError, StateMachineNotFound
 from opsconsole.registry import Registry, SagaKind, get_registry, json_path_get
 
+from . import tickets
 from .config import kind_sync
 from .models import ACTIVE_STATUSES, Saga, SagaStatus, SyncState, rebuild_counts, refresh_buckets
 from .parsing import parse_amount, parse_initiator, text
@@ -289,9 +291,15 @@ class _Counter:
     def __init__(self) -> None:
         self.describe = 0
         self.history = 0
+        # Set when the budget ran out: the works after it are left for a later run too, so
+        # the newest get done first and the oldest wait (rather than a random half).
+        self.out_of_budget = threading.Event()
 
 
 def _fetch(work: _Work, env: AwsEnvironment, counter: _Counter) -> _Work:
+    if counter.out_of_budget.is_set() and (work.describe or work.tail):
+        work.skipped = True
+        return work
     try:
         if work.describe:
             counter.describe += 1
@@ -310,6 +318,7 @@ def _fetch(work: _Work, env: AwsEnvironment, counter: _Counter) -> _Work:
     except budget.BudgetExhausted:
         # Not asked: the share is used up. What it was for stays to do on a later run.
         work.skipped = True
+        counter.out_of_budget.set()
         if work.describe and work.execution is None:
             counter.describe -= 1
         else:
@@ -691,6 +700,7 @@ def upsert(rows: list[Saga]) -> None:
         touched: list[tuple[str, datetime]] = []
         for start in range(0, len(rows), UPSERT_BATCH):
             batch = rows[start : start + UPSERT_BATCH]
+            before = tickets.statuses_before(r.execution_arn for r in batch)  # for the events
             touched.extend(
                 Saga.objects.filter(execution_arn__in=[r.execution_arn for r in batch])
                 .order_by()
@@ -703,6 +713,7 @@ def upsert(rows: list[Saga]) -> None:
                 unique_fields=["execution_arn"],
                 update_fields=_UPSERT_FIELDS,
             )
+            tickets.emit_status_changes(before, batch)
         refresh_buckets(touched)
 
 

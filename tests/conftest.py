@@ -8,6 +8,7 @@ tests that only read it (see tests/helpers.py). A test uses one world.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
     executed order several-fold. Applied once per process (each xdist worker too).
     """
     moto_main.guard_callback_race()
+    importlib.import_module("opsconsole.emulator.sqs_move_tasks").install()
     moto_main.cache_task_clients()
     moto_main.cache_parsed_definitions()
     moto_main.cache_json_paths()

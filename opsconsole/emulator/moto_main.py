@@ -229,6 +229,7 @@ def guard_callback_race() -> None:
 def speed_up() -> None:
     """Apply the caches (the server process calls this before moto starts)."""
     guard_callback_race()
+    importlib.import_module("opsconsole.emulator.sqs_move_tasks").install()
     call_services_in_process()
     lock_free_backend_lookups()
     cheap_retention_checks()

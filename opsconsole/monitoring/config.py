@@ -147,6 +147,19 @@ def _parse(entries: list[Fields], registry: Registry, line: int) -> tuple[AlertR
                 raise s._invalid("inhibits", f"names no rule of this file: {other!r}")
             if other == rule.name:
                 raise s._invalid("inhibits", "a rule cannot inhibit itself")
+    # Channels are another feature's section (parsed before this one): known by name here,
+    # so a typo fails the file instead of an alert going nowhere at 2 AM.
+    known = registry.sections.get("notification_channels")
+    if known is not None:
+        names = sorted(c.name for c in known)
+        for rule in built:
+            for channel in rule.channels:
+                if channel not in names:
+                    raise where[rule.name]._invalid(
+                        "channels",
+                        f"names no notification channel: {channel!r} "
+                        f"(notification_channels names {', '.join(names) or 'none'})",
+                    )
     return tuple(built)
 
 

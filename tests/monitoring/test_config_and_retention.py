@@ -31,6 +31,7 @@ def test_the_demo_rules_load_with_their_lifecycle_settings():
         ("    no_data: shrug\n", "alert_rules[0].no_data", "must be one of"),
         ("    inhibits: [nope]\n", "alert_rules[0].inhibits", "names no rule"),
         ("    channels: oncall\n", "alert_rules[0].channels", "must be a list"),
+        ("    channels: [pager]\n", "alert_rules[0].channels", "names no notification channel"),
         ("    colour: red\n", "alert_rules[0].colour", "is not a known field"),
     ],
 )

@@ -26,7 +26,7 @@ NAV_BY_ROLE = {
     "viewer": [*KINDS, "Approvals", "Recovery", "Alerts"],
     "operator": [*KINDS, "Approvals", "Recovery", "Alerts"],
     "approver": [*KINDS, "Approvals", "Recovery", "Alerts"],
-    "admin": [*KINDS, "Approvals", "Recovery", "Alerts", "Audit", "API tokens"],
+    "admin": [*KINDS, "Approvals", "Recovery", "Alerts", "Audit", "API tokens", "Integrations"],
 }
 
 
@@ -126,7 +126,7 @@ def test_it_shows_registered_counters_on_the_overview(viewer_client):
         plugins.unregister("secret")
     assert 'data-counter="pending"' in html and "<strong>7</strong>" in html
     assert 'data-counter="secret"' not in html
-    assert "data-counters" not in viewer_client.get("/").content.decode()
+    assert 'data-counter="pending"' not in viewer_client.get("/").content.decode()
 
 
 def test_it_schedules_every_features_periodic_jobs():
@@ -166,6 +166,11 @@ def test_it_schedules_every_features_periodic_jobs():
                 "task": "sagas.tasks.sync_all_kinds",
                 "schedule": settings.SYNC_INTERVAL_SECONDS,
                 "options": {"expires": settings.SYNC_INTERVAL_SECONDS * 2},
+            },
+            "sagas-status-events": {
+                "task": "sagas.tasks.consume_status_events",
+                "schedule": settings.SYNC_EVENTS_INTERVAL,
+                "options": {"expires": settings.SYNC_EVENTS_INTERVAL * 2},
             },
             "collect-approvals": {
                 "task": "approvals.tasks.collect_approval_requests",

@@ -107,6 +107,7 @@ def test_it_has_each_section_parsed_by_the_app_that_owns_it():
         "dlqs": "recovery",
         "archives": "recovery",
         "alert_rules": "monitoring",
+        "notification_channels": "integrations",
     }
 
 

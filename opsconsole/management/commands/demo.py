@@ -29,7 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from opsconsole.aws import clients
-from opsconsole.emulator import consumers, metrics, seed, server, traffic, world
+from opsconsole.emulator import consumers, metrics, seed, server, ticketing, traffic, world
 from opsconsole.emulator.users import DEMO_USERS
 from opsconsole.settings import child_env
 
@@ -127,6 +127,7 @@ class Command(BaseCommand):
         self.traffic: traffic.TrafficGenerator | None = None
         self.consumers: consumers.Consumers | None = None
         self.metrics: metrics.MetricsPublisher | None = None
+        self.ticketing: ticketing.LocalTicketing | None = None
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
@@ -169,6 +170,8 @@ class Command(BaseCommand):
             stoppers.append(threading.Thread(target=self.emulator.stop, args=(STOP_TIMEOUT,)))
         if self.oidc_handle is not None:
             stoppers.append(threading.Thread(target=self._stop_oidc))
+        if self.ticketing is not None:
+            stoppers.append(threading.Thread(target=self.ticketing.stop))
         for stopper in stoppers:
             stopper.start()
         for stopper in stoppers:
@@ -305,6 +308,9 @@ class Command(BaseCommand):
             PYTHONUNBUFFERED="1",
         )
         env.update(self._start_oidc(oidc_port, web_port))
+        # The integrations' outside world: ServiceNow, a webhook receiver, a mail sink.
+        self.ticketing = ticketing.start(var, logs / "ticketing.log")
+        env.update(self.ticketing.env(web_port))
         _write_command_env(var, env)
 
         python = sys.executable
@@ -405,7 +411,12 @@ class Command(BaseCommand):
             f"whole), account {w['closure_waiting']} (a closure waiting "
             "for approval: it takes two different approvers).",
             self.fresh_note,
-            f"Logs: {logs}/{{emulator,celery,web}}.log",
+            *(
+                ["", "Integrations (admin: Integrations page):", *self.ticketing.banner()]
+                if self.ticketing is not None
+                else []
+            ),
+            f"Logs: {logs}/{{emulator,celery,web,ticketing}}.log",
             "Press Ctrl-C to stop everything.",
             "",
         ]

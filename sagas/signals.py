@@ -16,7 +16,13 @@ from .models import ACTIVE_STATUSES, Saga, SagaStatus
 Series = list[tuple[dict[str, str], float | None]]
 # The window the rates are computed over (the samples keep their history).
 RATE_WINDOW = timedelta(hours=1)
-FAILED = (SagaStatus.FAILED, SagaStatus.NEEDS_REVIEW, SagaStatus.TIMED_OUT, SagaStatus.COMPENSATED)
+FAILED = (
+    SagaStatus.FAILED,
+    SagaStatus.NEEDS_REVIEW,
+    SagaStatus.TIMED_OUT,
+    SagaStatus.COMPENSATED,
+    SagaStatus.COMPENSATION_FAILED,
+)
 
 
 def saga_sla_breaches(now: datetime) -> Series:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("opsconsole.audit.api_urls")),
     path("", include("opsconsole.integrations.api_urls")),
     path("", include("opsconsole.recovery.api_urls")),
+    path("", include("opsconsole.monitoring.api_urls")),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", SwaggerView.as_view(), name="api-docs"),
     path("redoc/", RedocView.as_view(), name="api-redoc"),

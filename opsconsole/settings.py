@@ -298,6 +298,18 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SYNC_INTERVAL_SECONDS = env_float("OPSCONSOLE_SYNC_INTERVAL", 5.0, minimum=0.5)
 APPROVALS_POLL_SECONDS = env_float("OPSCONSOLE_APPROVALS_POLL_INTERVAL", 3.0, minimum=0.5)
+# Monitoring: metric polls and alert evaluation (seconds), sample retention (days), the
+# rollup bucket (seconds), and the bearer token /metrics wants (empty: /metrics is off).
+MONITORING_POLL_SECONDS = env_float("OPSCONSOLE_MONITORING_POLL_INTERVAL", 60.0, minimum=5.0)
+MONITORING_EVALUATE_SECONDS = env_float(
+    "OPSCONSOLE_MONITORING_EVALUATE_INTERVAL", 15.0, minimum=1.0
+)
+MONITORING_RAW_RETENTION_DAYS = env_int("OPSCONSOLE_MONITORING_RAW_RETENTION_DAYS", 2, minimum=1)
+MONITORING_ROLLUP_RETENTION_DAYS = env_int(
+    "OPSCONSOLE_MONITORING_ROLLUP_RETENTION_DAYS", 30, minimum=1
+)
+MONITORING_ROLLUP_SECONDS = env_int("OPSCONSOLE_MONITORING_ROLLUP_SECONDS", 300, minimum=60)
+METRICS_TOKEN = env_str("OPSCONSOLE_METRICS_TOKEN", "")
 # A kind's read model older than this is shown as stale.
 SYNC_STALE_AFTER_SECONDS = env_int("OPSCONSOLE_SYNC_STALE_AFTER", 120, minimum=1)
 # Kinds whose status change events the console consumes (registry saga_sync) are listed
@@ -536,6 +548,7 @@ SPECTACULAR_SETTINGS = {
         "DecisionEnum": "approvals.models.Decision",
         "DecisionOutcomeEnum": "approvals.serializers.OUTCOMES",
         "AuditResultEnum": "opsconsole.audit.models.AuditEvent.RESULTS",
+        "AlertStateEnum": "opsconsole.monitoring.models.AlertState",
     },
 }
 

@@ -76,6 +76,32 @@ def refresh_saga(saga: Saga) -> Saga:
 
 # --- the case page ---------------------------------------------------------------------
 
+# A state machine's definition changes only with a deploy: read once in a while, not per view.
+DEFINITION_TTL_SECONDS = 600
+
+
+def state_machine_definition(saga: Saga) -> tuple[dict[str, Any] | None, str]:
+    """The definition (ASL) of the saga's state machine, cached; (None, why) when AWS
+    cannot say."""
+    from django.core.cache import cache
+
+    key = f"sm-definition:{saga.state_machine_arn}"
+    found = cache.get(key)
+    if found is not None:
+        return found, ""
+    registry = get_registry()
+    kind = registry.kinds[saga.kind]
+    try:
+        definition = stepfunctions.state_machine_definition(
+            saga.state_machine_arn, registry.env_for(kind)
+        )
+    except AwsError as exc:
+        return None, str(exc)
+    except ValueError:
+        return None, "the definition is not JSON"
+    cache.set(key, definition, DEFINITION_TTL_SECONDS)
+    return definition, ""
+
 
 @dataclass(frozen=True)
 class StatusWrite:

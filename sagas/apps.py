@@ -36,6 +36,18 @@ class SagasConfig(plugins.PluginConfig):
             "sagas.tasks.consume_status_events",
             lambda settings: settings.SYNC_EVENTS_INTERVAL,
         ),
+        # Business signals for monitoring's rules and charts (sagas/signals.py).
+        *(
+            plugins.Signal(name, labels, f"sagas.signals.{name}", doc, "sagas.signals.link")
+            for name, labels, doc in (
+                ("saga_sla_breaches", ("kind",), "Running sagas past their saga SLA"),
+                ("step_sla_breaches", ("kind", "step"), "Running sagas past a step's SLA"),
+                ("compensation_rate", ("kind",), "Share of sagas compensated, last hour"),
+                ("success_rate", ("kind",), "Share of sagas succeeded, last hour"),
+                ("failures_by_step", ("kind", "step"), "Sagas ended badly, last hour, by step"),
+                ("sync_lag_seconds", ("kind",), "Seconds since the read model last synced"),
+            )
+        ),
     )
 
     def ready(self) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -290,9 +291,15 @@ class _Counter:
     def __init__(self) -> None:
         self.describe = 0
         self.history = 0
+        # Set when the budget ran out: the works after it are left for a later run too, so
+        # the newest get done first and the oldest wait (rather than a random half).
+        self.out_of_budget = threading.Event()
 
 
 def _fetch(work: _Work, env: AwsEnvironment, counter: _Counter) -> _Work:
+    if counter.out_of_budget.is_set() and (work.describe or work.tail):
+        work.skipped = True
+        return work
     try:
         if work.describe:
             counter.describe += 1
@@ -311,6 +318,7 @@ def _fetch(work: _Work, env: AwsEnvironment, counter: _Counter) -> _Work:
     except budget.BudgetExhausted:
         # Not asked: the share is used up. What it was for stays to do on a later run.
         work.skipped = True
+        counter.out_of_budget.set()
         if work.describe and work.execution is None:
             counter.describe -= 1
         else:

@@ -193,7 +193,8 @@ def apply_events(
     result.applied = len(changed)
     newest = max(e.happened_at for _, e in changed)
     lag_ms = max(0, int((now - newest).total_seconds() * 1000))
-    SyncState.objects.get_or_create(kind=kind.key)
+    # Counted once the kind has been listed (its state exists): before, the list page says
+    # the kind has not been synced yet, and that stays true until the first listing.
     SyncState.objects.filter(kind=kind.key).update(
         events_applied=F("events_applied") + len(changed),
         last_event_at=newest,

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import ticket_views, views
+from . import sync_views, ticket_views, views
 
 app_name = "sagas"
 # The pages of one saga kind, under its slug.
@@ -10,9 +10,11 @@ kind_routes = [
     # By the business key a person types: /sagas/orders/8843/ is order 8843 (its newest
     # run; ?run=<execution name> picks another). A console id there redirects.
     path("<str:key>/", views.case, name="detail"),
+    path("<str:key>/history/", views.history, name="history"),
 ]
 urlpatterns = [
     path("search/", views.search, name="search"),
+    path("sync/", sync_views.sync_page, name="sync"),
     path("tickets/<int:saga_id>/panel/", ticket_views.panel, name="tickets_panel"),
     path("tickets/<int:saga_id>/link", ticket_views.link, name="link_ticket"),
     path("<slug:kind>/", include(kind_routes)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,7 @@ from opsconsole.web.http import HtmxHttpRequest, htmx_target
 from opsconsole.web.masking import masker, pretty
 from opsconsole.web.pagination import each_row
 
-from . import actions, queries
+from . import actions, graph, queries
 from .models import ACTIVE_STATUSES, Saga, SagaStatus, SyncState
 from .timeline import Timeline, gantt, parse_json
 
@@ -380,7 +381,21 @@ def case(request: HtmxHttpRequest, kind: str, key: str) -> HttpResponse:
         "output": pretty(mask(parse_json(timeline.output))),
         "data_age": human_duration(now - data.data_as_of) if data.data_as_of else "",
         **_compensation_report(timeline),
+        "history_url": reverse("sagas:history", args=[saga.kind, saga.business_key])
+        + f"?{urlencode({'run': saga.execution_name})}",
     }
+    definition, definition_error = actions.state_machine_definition(saga)
+    context["graph"] = (
+        graph.layout(
+            definition,
+            timeline,
+            compensation_steps=saga_kind.compensation_steps,
+            notification_steps=saga_kind.notification_steps,
+        )
+        if definition
+        else None
+    )
+    context["graph_error"] = definition_error
     if htmx_target(request) == "case-live":
         return render(request, "sagas/case.html#live", context)
     context.update(
@@ -406,3 +421,57 @@ def case(request: HtmxHttpRequest, kind: str, key: str) -> HttpResponse:
         }
     )
     return render(request, "sagas/case.html", context)
+
+
+def _masked_event(event: dict[str, Any], mask: Any) -> dict[str, Any]:
+    """One history event as a person may see it: payload strings parsed and masked."""
+    details = {}
+    for name, value in (event.get("details") or {}).items():
+        parsed = parse_json(value) if isinstance(value, str) else value
+        details[name] = mask(parsed)
+    return {**event, "details": details}
+
+
+@require_GET
+@role_required(VIEWER)
+def history(request: HtmxHttpRequest, kind: str, key: str) -> HttpResponse:
+    """Every event of the execution's history, as JSON, masked: to read, copy or download."""
+    saga_kind = _kind_or_404(kind)
+    saga, _ = _find_case(kind, key, request.GET.get("run", "").strip())
+    if saga is None:
+        raise Http404(f"No {saga_kind.singular} {key!r}.")
+    data = actions.load_case(saga)
+    mask = masker(saga_kind.sensitive_fields, request, seeds=[parse_json(data.timeline.input)])
+    detail = getattr(saga, "sagadetail", None)
+    raw = list(detail.history) if detail is not None else []
+    events = [_masked_event(e, mask) for e in raw]
+    if request.GET.get("download"):
+        response = HttpResponse(
+            json.dumps(events, indent=2, ensure_ascii=False), content_type="application/json"
+        )
+        name = f"{saga.kind}-{saga.business_key}-{saga.execution_name}-history.json"
+        response["Content-Disposition"] = f'attachment; filename="{quote(name, safe="-_.")}"'
+        return response
+    rows = [
+        {
+            "e": e,
+            "name": str((e.get("details") or {}).get("name", "")),
+            "json": json.dumps(e, indent=2, ensure_ascii=False),
+        }
+        for e in events
+    ]
+    return render(
+        request,
+        "sagas/history.html",
+        {
+            "kind": saga_kind,
+            "saga": saga,
+            "rows": rows,
+            "case_url": case_url(saga),
+            "download_url": request.path
+            + "?"
+            + urlencode({"run": saga.execution_name, "download": 1}),
+            "all_json": json.dumps(events, indent=2, ensure_ascii=False),
+            "data": data,
+        },
+    )

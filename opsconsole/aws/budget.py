@@ -74,18 +74,18 @@ def current_work() -> str:
     return _work.get()
 
 
-_patience: ContextVar[float | None] = ContextVar("aws_budget_patience", default=None)
+_until: ContextVar[float | None] = ContextVar("aws_budget_until", default=None)
 
 
 @contextmanager
 def patience(seconds: float) -> Iterator[None]:
-    """Wait at most `seconds` for a token inside (work that would rather stop and resume on
-    its next run than hold a worker)."""
-    token = _patience.set(seconds)
+    """Inside, stop waiting for tokens `seconds` from now (work that would rather stop and
+    resume on its next run than hold a worker; threads given this context share the end)."""
+    token = _until.set(time.monotonic() + seconds)
     try:
         yield
     finally:
-        _patience.reset(token)
+        _until.reset(token)
 
 
 def quotas() -> dict[str, tuple[float, float]]:
@@ -103,9 +103,9 @@ def limit_for(service: str, operation: str, kind: str) -> tuple[float, float] | 
 
 
 class _Store(Protocol):
-    def take(self, key: str, burst: float, rate: float) -> float:
-        """Take a token (0) or say how many seconds until one is there (the call is
-        counted when taken)."""
+    def take(self, key: str, burst: float, rate: float, max_wait: float) -> tuple[bool, float]:
+        """Reserve the next token if it comes within `max_wait` seconds: (True, seconds to
+        wait before calling), counted as a call; else (False, seconds until one would)."""
 
     def record(self, key: str, field: str) -> None:
         """Count a `throttled` (with a cool-down) or `refused` call."""
@@ -124,6 +124,9 @@ class _FileStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        # SQLite's busy handler polls: under contention one thread can lose for seconds. The
+        # threads of a process queue on this lock instead; processes still share the file.
+        self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute(
@@ -151,7 +154,11 @@ class _FileStore:
                 (key, slot, field),
             )
 
-    def take(self, key: str, burst: float, rate: float) -> float:
+    def take(self, key: str, burst: float, rate: float, max_wait: float) -> tuple[bool, float]:
+        with self._lock:
+            return self._take(key, burst, rate, max_wait)
+
+    def _take(self, key: str, burst: float, rate: float, max_wait: float) -> tuple[bool, float]:
         db = self._connect()
         db.execute("BEGIN IMMEDIATE")
         now = time.time()  # read inside the lock: a writer never moves the clock back
@@ -162,14 +169,15 @@ class _FileStore:
             tokens, updated, cooldown = row if row else (burst, now, 0.0)
             if now < cooldown:
                 db.execute("COMMIT")
-                return float(cooldown - now)
+                return False, float(cooldown - now)
             tokens = min(burst, tokens + max(0.0, now - updated) * rate)
-            wait = 0.0
-            if tokens >= 1:
+            # A reservation: the bucket may go below zero, each caller waiting its turn
+            # (first come, first served: no thread starves while others keep winning).
+            wait = max(0.0, (1 - tokens) / rate)
+            granted = wait <= max_wait
+            if granted:
                 tokens -= 1
                 self._count(db, key, "calls", now)
-            else:
-                wait = (1 - tokens) / rate
             db.execute(
                 "INSERT INTO bucket (key, tokens, updated, cooldown) VALUES (?, ?, ?, 0) "
                 "ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, "
@@ -184,9 +192,13 @@ class _FileStore:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return wait
+        return granted, wait
 
     def record(self, key: str, field: str) -> None:
+        with self._lock:
+            self._record(key, field)
+
+    def _record(self, key: str, field: str) -> None:
         db = self._connect()
         db.execute("BEGIN IMMEDIATE")
         now = time.time()
@@ -230,21 +242,21 @@ local b = redis.call('HMGET', KEYS[1], 'tokens', 'updated', 'cooldown')
 local tokens = tonumber(b[1]) or burst
 local updated = tonumber(b[2]) or now
 local cooldown = tonumber(b[3]) or 0
-if now < cooldown then return tostring(cooldown - now) end
+if now < cooldown then return {0, tostring(cooldown - now)} end
 tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
-local wait = 0
-if tokens >= 1 then
+local wait = math.max(0, (1 - tokens) / rate)
+local granted = 0
+if wait <= tonumber(ARGV[6]) then
+  granted = 1
   tokens = tokens - 1
   local slot = math.floor(now / tonumber(ARGV[3]))
   redis.call('HINCRBY', KEYS[2] .. slot, ARGV[4] .. '|calls', 1)
   redis.call('EXPIRE', KEYS[2] .. slot, tonumber(ARGV[3]) * (tonumber(ARGV[5]) + 1))
   redis.call('HINCRBY', KEYS[2] .. 'total', ARGV[4] .. '|calls', 1)
-else
-  wait = (1 - tokens) / rate
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
 redis.call('EXPIRE', KEYS[1], 3600)
-return tostring(wait)
+return {granted, tostring(wait)}
 """
 
 _PREFIX = "opsconsole:aws-budget:"
@@ -259,12 +271,12 @@ class _RedisStore:
         self.redis = redis.Redis.from_url(url)
         self._take = self.redis.register_script(_TAKE)
 
-    def take(self, key: str, burst: float, rate: float) -> float:
-        wait = self._take(
+    def take(self, key: str, burst: float, rate: float, max_wait: float) -> tuple[bool, float]:
+        granted, wait = self._take(
             keys=[f"{_PREFIX}bucket:{key}", f"{_PREFIX}usage:"],
-            args=[burst, rate, SLOT_SECONDS, key, WINDOW_SLOTS],
+            args=[burst, rate, SLOT_SECONDS, key, WINDOW_SLOTS, max_wait],
         )
-        return float(wait)
+        return bool(int(granted)), float(wait)
 
     def record(self, key: str, field: str) -> None:
         now = time.time()
@@ -337,13 +349,15 @@ def acquire(env_name: str, service: str, operation: str, *, interactive: bool) -
     wait_at_most = (
         settings.AWS_BUDGET_INTERACTIVE_WAIT if interactive else settings.AWS_BUDGET_MAX_WAIT
     )
-    chosen = _patience.get()
-    if chosen is not None:
-        wait_at_most = min(wait_at_most, chosen)
     deadline = time.monotonic() + wait_at_most
+    until = _until.get()
+    if until is not None:
+        deadline = min(deadline, until)
     while True:
-        wait = store.take(key, *limit)
-        if wait <= 0:
+        granted, wait = store.take(key, *limit, max(0.0, deadline - time.monotonic()))
+        if granted:
+            if wait > 0:
+                time.sleep(wait)  # the token reserved for this call comes then
             return
         if time.monotonic() + wait > deadline:
             store.record(key, "refused")
@@ -351,7 +365,7 @@ def acquire(env_name: str, service: str, operation: str, *, interactive: bool) -
                 f"the console's {kind} share of {operation} is used up for "
                 f"{wait:.1f} s more; it resumes then"
             )
-        time.sleep(min(wait, 1.0))
+        time.sleep(wait)  # cooling down after AWS throttled
 
 
 def throttled(env_name: str, service: str, operation: str, *, interactive: bool) -> None:

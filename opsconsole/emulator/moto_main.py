@@ -25,7 +25,7 @@ import sys
 import threading
 from typing import Any
 
-from opsconsole.emulator import sfn_events, throttling
+from opsconsole.emulator import cloudwatch_index, sfn_events, throttling
 
 _SERVICE_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
@@ -229,6 +229,7 @@ def guard_callback_race() -> None:
 def speed_up() -> None:
     """Apply the caches (the server process calls this before moto starts)."""
     guard_callback_race()
+    importlib.import_module("opsconsole.emulator.sqs_move_tasks").install()
     call_services_in_process()
     lock_free_backend_lookups()
     cheap_retention_checks()
@@ -237,6 +238,7 @@ def speed_up() -> None:
     cache_task_clients()
     cache_parsed_definitions()
     cache_json_paths()
+    cloudwatch_index.index_metric_data()
 
 
 def main(argv: list[str] | None = None) -> None:

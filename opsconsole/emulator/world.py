@@ -38,6 +38,10 @@ RULE_DLQ = "order-events-rule-dlq"
 # (config/demo.yaml saga_sync): a rule on the default bus and the queue it targets.
 STATUS_EVENTS_RULE = "opsconsole-sfn-status"
 STATUS_EVENTS_QUEUE = "opsconsole-sfn-status"
+# Lambda's dead letters: an async DLQ and an on-failure destination (queue -> function).
+LAMBDA_ASYNC_DLQ = "notify-customer-dlq"
+LAMBDA_FAILURE_DESTINATION = "loyalty-failures"
+LAMBDA_FUNCTIONS = {LAMBDA_ASYNC_DLQ: "notify-customer", LAMBDA_FAILURE_DESTINATION: "burn-loyalty"}
 TOPICS = ("order-notifications", "critical-alerts", "compliance-events", "accounting")
 
 # SKU -> (name, price, stock). LAMP-07 is the low-stock one (orders for more go short).
@@ -82,6 +86,8 @@ def _queues() -> tuple[dict[str, str], dict[str, str]]:
             urls[dlq], provisioning.redrive_allow_attributes([arns[source]])
         )
     add(RULE_DLQ, {"MessageRetentionPeriod": DLQ_RETENTION_SECONDS})
+    for name in LAMBDA_FUNCTIONS:
+        add(name, {"MessageRetentionPeriod": DLQ_RETENTION_SECONDS})
     add(RULE_TARGET_QUEUE)
     add(STATUS_EVENTS_QUEUE)
     return urls, arns

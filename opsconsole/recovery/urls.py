@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import job_views, views
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("jobs/<int:pk>/pause/", job_views.job_pause, name="job_pause"),
     path("jobs/<int:pk>/resume/", job_views.job_resume, name="job_resume"),
     path("jobs/<int:pk>/cancel/", job_views.job_cancel, name="job_cancel"),
+    path("dlq/", include("opsconsole.recovery.dlq.urls")),
 ]

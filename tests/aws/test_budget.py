@@ -87,7 +87,7 @@ def test_processes_share_one_bucket_through_the_file(aws, budget_on, settings):
     # Two stores on one file are what two worker processes of one machine have.
     one = budget._FileStore(settings.AWS_BUDGET_FILE)
     other = budget._FileStore(settings.AWS_BUDGET_FILE)
-    taken = [s.take("k", 4, 0.001) == 0 for s in (one, other, one, other, one, other)]
+    taken = [s.take("k", 4, 0.001, 1.0)[0] for s in (one, other, one, other, one, other)]
     assert taken == [True, True, True, True, False, False]
 
 

@@ -26,6 +26,9 @@ notification_channels:
   - name: chat
     type: webhook
     url: http://127.0.0.1:1/never
+  - name: critical-sns
+    type: sns
+    topic_arn: arn:aws:sns:eu-west-1:123456789012:critical-alerts
 """
 
 

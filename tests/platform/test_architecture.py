@@ -104,8 +104,8 @@ def test_it_has_every_app_plug_its_pages_into_the_navigation_and_the_case_page()
             "recovery",
             "sagas",
         ],
-        "panels": ["approvals", "tickets"],
-        "counters": [],
+        "panels": ["approvals", "dead-letters", "tickets"],
+        "counters": ["alerts-firing", "approvals-waiting"],
     }
 
 

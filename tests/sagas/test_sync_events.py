@@ -96,6 +96,7 @@ def test_it_reads_the_event_as_aws_sends_it():
 
 def test_status_only_moves_forward_and_a_replayed_event_changes_nothing(aws):
     world.build()
+    SyncState.objects.create(kind="orders")
     kind = orders()
     sync_events.apply_events(kind, [event("1", "SUCCEEDED")])
     assert the("1").sfn_status == "SUCCEEDED"
@@ -145,6 +146,7 @@ def test_an_event_without_its_input_queues_a_describe(aws):
 
 def test_the_world_s_events_reach_the_read_model_with_no_describe(aws, aws_calls):
     built = world.build()
+    SyncState.objects.create(kind="orders")
     planned = [
         seed._order(str(7500 + i), o, 7500 + i) for i, o in enumerate(["succeeded", "declined"])
     ]

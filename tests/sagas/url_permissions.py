@@ -25,14 +25,18 @@ def _ref() -> dict[str, Any]:
 
 
 URL_PERMISSIONS = {
-    "home": page("viewer"),
+    "home": page("viewer", query="overview=1"),
     "sagas:list": page("viewer", kwargs={"kind": "orders"}),
     "sagas:search": page("viewer", query="q=nothing-matches"),
     "sagas:export": page("viewer", kwargs={"kind": "orders"}),
     "sagas:detail": page("viewer", kwargs=_case),
+    "sagas:history": page("viewer", kwargs=_case),
     "api-sagas": api("viewer"),
     "api-saga": api("viewer", kwargs=_ref),
     "api-saga-timeline": api("viewer", kwargs=_ref),
+    "sagas:sync": page("admin"),
+    "api-sync": api("viewer"),
+    "api-aws-budget": api("admin"),
     "sagas:tickets_panel": page("viewer", kwargs=lambda: {"saga_id": _saga().pk}),
     # No ticket number: allowed callers get the form's message and go back to the case page.
     "sagas:link_ticket": page(

@@ -29,7 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from opsconsole.aws import clients
-from opsconsole.emulator import consumers, seed, server, ticketing, traffic, world
+from opsconsole.emulator import consumers, metrics, seed, server, ticketing, traffic, world
 from opsconsole.emulator.users import DEMO_USERS
 from opsconsole.settings import child_env
 
@@ -126,6 +126,7 @@ class Command(BaseCommand):
         self.oidc_handle: Any = None
         self.traffic: traffic.TrafficGenerator | None = None
         self.consumers: consumers.Consumers | None = None
+        self.metrics: metrics.MetricsPublisher | None = None
         self.ticketing: ticketing.LocalTicketing | None = None
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
@@ -162,7 +163,7 @@ class Command(BaseCommand):
         stoppers = [threading.Thread(target=child.stop) for child in self.children]
         # The in-process helpers' threads are daemons: a call stuck on the emulator that is
         # going away must not hold the exit beyond the grace period.
-        for helper in (self.traffic, self.consumers):
+        for helper in (self.traffic, self.consumers, self.metrics):
             if helper is not None:
                 stoppers.append(threading.Thread(target=helper.stop, args=(STOP_TIMEOUT,)))
         if self.emulator is not None:
@@ -265,6 +266,8 @@ class Command(BaseCommand):
         built = world.build()
         # The downstream services consume from the start, so queues don't pile up.
         self.consumers = consumers.Consumers(built).start()
+        # What CloudWatch would publish for the world (moto publishes no AWS/* metrics).
+        self.metrics = metrics.MetricsPublisher(built, interval=20.0).start()
         report = seed.seed(
             options["orders"],
             options["closures"],

@@ -178,3 +178,13 @@ def test_a_missing_sns_topic_is_a_failure_that_is_retried_or_refused(aws, outbou
     row = Delivery.objects.get(channel="critical-sns")
     assert row.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
     assert row.last_error
+
+
+def test_a_long_alert_key_still_names_one_incident():
+    from opsconsole.integrations.servicenow.transport import alert_key
+
+    envelope = {"data": {"dedup_key": "opsconsole:rule:" + "x=" * 80}, "target": {"id": "1"}}
+    other = {"data": {"dedup_key": "opsconsole:rule:" + "x=" * 79 + "y"}, "target": {"id": "1"}}
+    assert len(alert_key(envelope)) == 100
+    assert alert_key(envelope) != alert_key(other)
+    assert alert_key({"data": {"dedup_key": "k"}, "target": {"id": "1"}}) == "k"

@@ -8,6 +8,7 @@ a saga with a ticket adds a work note to each incident the saga's tickets name.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,14 +129,20 @@ def _link(path: str) -> str:
 
 
 def alert_key(envelope: dict[str, Any]) -> str:
+    """The incident's correlation_id: the alert group's stable key (monitoring's
+    `dedup_key`), fitted into the field's 100 characters without losing uniqueness."""
     data = envelope.get("data") or {}
-    key = (
-        data.get("group_key")
+    key = str(
+        data.get("dedup_key")
+        or data.get("group_key")
         or data.get("key")
         or envelope.get("correlation_id")
         or envelope["target"]["id"]
     )
-    return str(key)[:MAX_CORRELATION_ID]
+    if len(key) <= MAX_CORRELATION_ID:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"{key[: MAX_CORRELATION_ID - 41]}~{digest}"
 
 
 class ServiceNowTransport:
@@ -170,6 +177,7 @@ class ServiceNowTransport:
             line
             for line in (
                 f"Alert {rule} is firing ({severity}).",
+                str(data.get("description") or ""),
                 f"Value: {data.get('value')}" if data.get("value") is not None else "",
                 "Labels: " + ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
                 if labels

@@ -171,6 +171,12 @@ class ServiceNowTransport:
         severity = str(data.get("severity") or "warning")
         urgency, impact = URGENCY_IMPACT.get(severity, ("2", "2"))
         rule = data.get("rule") or envelope["target"].get("label") or key
+        # Which group of the rule (dlq=payments-dlq), so sibling incidents read apart.
+        group = ", ".join(
+            part
+            for part in str(data.get("group_key") or "").split(",")
+            if part and not part.startswith("alertname=")
+        )
         link = _link(str(data.get("link") or envelope["target"].get("url") or ""))
         labels = data.get("labels") or {}
         description = "\n".join(
@@ -189,7 +195,7 @@ class ServiceNowTransport:
             if line
         )
         fields = {
-            "short_description": f"[{severity}] {rule}"[:160],
+            "short_description": (f"[{severity}] {rule}" + (f" ({group})" if group else ""))[:160],
             "description": description,
             "urgency": urgency,
             "impact": impact,
@@ -238,20 +244,28 @@ class ServiceNowTransport:
 
     def _note_tickets(self, envelope: dict[str, Any]) -> Sent:
         """A console action on a saga: a work note on each incident its tickets name."""
-        tickets = [str(t) for t in (envelope.get("data") or {}).get("tickets") or [] if t]
+        data = envelope.get("data") or {}
+        tickets = [str(t) for t in data.get("tickets") or [] if t]
+        if data.get("ticket") and str(data["ticket"]) not in tickets:
+            tickets.append(str(data["ticket"]))  # the ticket an operator gave the action
         if not tickets:
-            return Sent(200, "the saga has no ticket")
+            return Sent(200, "no ticket to note")
         target = envelope["target"]
         actor = envelope.get("actor") or {}
         link = _link(target.get("url", ""))
-        data = envelope.get("data") or {}
+        counts = (
+            f"{data.get('succeeded', 0)} succeeded, {data.get('failed', 0)} failed"
+            if "succeeded" in data
+            else ""
+        )
         note = "\n".join(
             line
             for line in (
                 f"opsconsole: {envelope['type']} on {target.get('label') or target['id']}"
                 f" by {actor.get('id', 'opsconsole')} at {envelope['occurred_at']}.",
+                counts,
                 f"Reason: {data['reason']}" if data.get("reason") else "",
-                f"Saga: {link}" if link else "",
+                f"{target.get('type', 'Target').title()}: {link}" if link else "",
             )
             if line
         )

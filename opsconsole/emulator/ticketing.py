@@ -62,6 +62,9 @@ def start(var: Path, log_path: Path) -> LocalTicketing:
         logger = logging.getLogger(name)
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+        logger.propagate = False  # to its file, not the demo's console
+    # aiosmtpd narrates every SMTP command at INFO; the sink logs each mail itself.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     password = secrets.token_urlsafe(16)
     secrets_file = var / "servicenow-credentials"
     secrets_file.write_text(f"opsconsole\n{password}\n")

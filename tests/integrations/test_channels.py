@@ -32,7 +32,7 @@ def _alert(type_: str, *, channels=("servicenow", "ops-mail"), value=3, repeat=F
                 "labels": {"queue": "orders-dlq"},
                 "channels": list(channels),
                 "value": value,
-                "group_key": "dlq-not-empty:orders-dlq",
+                "group_key": "alertname=dlq-not-empty,dlq=orders-dlq",
                 "repeat": repeat,
                 "link": "/alerts/",
             },
@@ -48,11 +48,11 @@ def test_an_alert_opens_one_incident_notes_changes_and_resolves_it(
 ):
     _alert("alert.firing")
     [incident] = _incidents(snow)
-    assert incident["correlation_id"] == "dlq-not-empty:orders-dlq"
+    assert incident["correlation_id"] == "alertname=dlq-not-empty,dlq=orders-dlq"
     assert incident["urgency"] == "1" and incident["impact"] == "1"  # critical
     assert incident["assignment_group"] == "Payments Operations"
     assert incident["cmdb_ci"] == "order-fulfilment"
-    assert incident["short_description"] == "[critical] dlq-not-empty"
+    assert incident["short_description"] == "[critical] dlq-not-empty (dlq=orders-dlq)"
     assert "https://console.example.com/alerts/" in incident["description"]
 
     # firing again (a repeat, or a retry after a lost answer) finds the same incident
@@ -178,3 +178,46 @@ def test_a_missing_sns_topic_is_a_failure_that_is_retried_or_refused(aws, outbou
     row = Delivery.objects.get(channel="critical-sns")
     assert row.status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
     assert row.last_error
+
+
+def test_a_long_alert_key_still_names_one_incident():
+    from opsconsole.integrations.servicenow.transport import alert_key
+
+    envelope = {"data": {"dedup_key": "opsconsole:rule:" + "x=" * 80}, "target": {"id": "1"}}
+    other = {"data": {"dedup_key": "opsconsole:rule:" + "x=" * 79 + "y"}, "target": {"id": "1"}}
+    assert len(alert_key(envelope)) == 100
+    assert alert_key(envelope) != alert_key(other)
+    assert alert_key({"data": {"dedup_key": "k"}, "target": {"id": "1"}}) == "k"
+
+
+def test_a_dlq_send_back_given_an_incident_number_notes_it(outbound, snow, channels_registry):
+    incident = snow.instance.create({"short_description": "payments-dlq has messages"})
+    with transaction.atomic():
+        events.emit(
+            "dlq.messages_redriven",
+            target=events.Target(type="dlq", id="payments-dlq", url="/recovery/dlq/payments-dlq/"),
+            actor=OPERATOR,
+            data={"succeeded": 12, "failed": 0, "ticket": incident["number"], "reason": "fixed"},
+        )
+    # the test registry routes saga events only; deliver through the channel directly
+    from opsconsole.integrations.config import channels
+    from opsconsole.integrations.servicenow.transport import (
+        ServiceNowClient,
+        ServiceNowTransport,
+        credentials,
+    )
+    from opsconsole.registry import get_registry
+
+    envelope = {
+        "id": "e1",
+        "type": "dlq.messages_redriven",
+        "occurred_at": "2026-11-30T13:00:00.000Z",
+        "actor": {"id": "olivia@example.com"},
+        "target": {"type": "dlq", "id": "payments-dlq", "label": "payments-dlq", "url": ""},
+        "data": {"succeeded": 12, "failed": 0, "ticket": incident["number"]},
+    }
+    channel = channels(get_registry())["servicenow"]
+    sent = ServiceNowTransport(ServiceNowClient(credentials(), 3), channel).notify(envelope)
+    assert sent.reference == incident["number"]
+    [(_, note)] = snow.instance.notes(incident["sys_id"])
+    assert "dlq.messages_redriven on payments-dlq" in note and "12 succeeded" in note

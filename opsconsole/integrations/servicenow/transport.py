@@ -8,6 +8,7 @@ a saga with a ticket adds a work note to each incident the saga's tickets name.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,14 +129,20 @@ def _link(path: str) -> str:
 
 
 def alert_key(envelope: dict[str, Any]) -> str:
+    """The incident's correlation_id: the alert group's stable key (monitoring's
+    `dedup_key`), fitted into the field's 100 characters without losing uniqueness."""
     data = envelope.get("data") or {}
-    key = (
-        data.get("group_key")
+    key = str(
+        data.get("dedup_key")
+        or data.get("group_key")
         or data.get("key")
         or envelope.get("correlation_id")
         or envelope["target"]["id"]
     )
-    return str(key)[:MAX_CORRELATION_ID]
+    if len(key) <= MAX_CORRELATION_ID:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"{key[: MAX_CORRELATION_ID - 41]}~{digest}"
 
 
 class ServiceNowTransport:
@@ -164,12 +171,19 @@ class ServiceNowTransport:
         severity = str(data.get("severity") or "warning")
         urgency, impact = URGENCY_IMPACT.get(severity, ("2", "2"))
         rule = data.get("rule") or envelope["target"].get("label") or key
+        # Which group of the rule (dlq=payments-dlq), so sibling incidents read apart.
+        group = ", ".join(
+            part
+            for part in str(data.get("group_key") or "").split(",")
+            if part and not part.startswith("alertname=")
+        )
         link = _link(str(data.get("link") or envelope["target"].get("url") or ""))
         labels = data.get("labels") or {}
         description = "\n".join(
             line
             for line in (
                 f"Alert {rule} is firing ({severity}).",
+                str(data.get("description") or ""),
                 f"Value: {data.get('value')}" if data.get("value") is not None else "",
                 "Labels: " + ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
                 if labels
@@ -181,7 +195,7 @@ class ServiceNowTransport:
             if line
         )
         fields = {
-            "short_description": f"[{severity}] {rule}"[:160],
+            "short_description": (f"[{severity}] {rule}" + (f" ({group})" if group else ""))[:160],
             "description": description,
             "urgency": urgency,
             "impact": impact,
@@ -230,20 +244,28 @@ class ServiceNowTransport:
 
     def _note_tickets(self, envelope: dict[str, Any]) -> Sent:
         """A console action on a saga: a work note on each incident its tickets name."""
-        tickets = [str(t) for t in (envelope.get("data") or {}).get("tickets") or [] if t]
+        data = envelope.get("data") or {}
+        tickets = [str(t) for t in data.get("tickets") or [] if t]
+        if data.get("ticket") and str(data["ticket"]) not in tickets:
+            tickets.append(str(data["ticket"]))  # the ticket an operator gave the action
         if not tickets:
-            return Sent(200, "the saga has no ticket")
+            return Sent(200, "no ticket to note")
         target = envelope["target"]
         actor = envelope.get("actor") or {}
         link = _link(target.get("url", ""))
-        data = envelope.get("data") or {}
+        counts = (
+            f"{data.get('succeeded', 0)} succeeded, {data.get('failed', 0)} failed"
+            if "succeeded" in data
+            else ""
+        )
         note = "\n".join(
             line
             for line in (
                 f"opsconsole: {envelope['type']} on {target.get('label') or target['id']}"
                 f" by {actor.get('id', 'opsconsole')} at {envelope['occurred_at']}.",
+                counts,
                 f"Reason: {data['reason']}" if data.get("reason") else "",
-                f"Saga: {link}" if link else "",
+                f"{target.get('type', 'Target').title()}: {link}" if link else "",
             )
             if line
         )

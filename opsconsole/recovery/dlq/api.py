@@ -62,7 +62,9 @@ class DlqList(generics.GenericAPIView):
 
     permission_classes = [IsViewer]
     serializer_class = InboxRowSerializer
+    pagination_class = None  # one row per configured DLQ: the answer is a plain list
 
+    @extend_schema(responses={200: InboxRowSerializer(many=True)})
     def get(self, request: Request) -> Response:
         return Response(InboxRowSerializer(selectors.inbox(), many=True).data)
 
@@ -151,6 +153,7 @@ class DeadLetterSearch(generics.GenericAPIView):
 
     permission_classes = [IsViewer]
     serializer_class = DeadLetterSerializer
+    pagination_class = None  # the search answers a bounded list, not pages
 
     @extend_schema(
         parameters=[SearchQuerySerializer], responses={200: DeadLetterSerializer(many=True)}

@@ -125,7 +125,12 @@ class MessagesQuerySerializer(serializers.Serializer):
 
 
 class SelectionInput(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    # Bounded: an id beyond a 64-bit integer cannot name a row (and SQLite refuses it).
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        default=list,
+    )
     q = serializers.CharField(required=False, default="", allow_blank=True)
     dlq = serializers.CharField(required=False, default="", allow_blank=True)
     all_matching = serializers.BooleanField(

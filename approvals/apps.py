@@ -9,8 +9,15 @@ from opsconsole.web.problems import register_errors
 
 class ApprovalsConfig(plugins.PluginConfig):
     name = "approvals"
-    nav = plugins.Nav(order=20, label="Approvals", url_name="approvals:inbox", role="viewer")
+    nav = plugins.Nav(order=20, links=lambda: _nav_links(), role="viewer")
     plugs = (
+        plugins.Counter(
+            "approvals-waiting",
+            compute=lambda request: _waiting_counter(request),
+            role="viewer",
+            order=10,
+            landing_for="approver",
+        ),
         plugins.Panel(
             name="approvals",
             title="Approvals",
@@ -25,6 +32,21 @@ class ApprovalsConfig(plugins.PluginConfig):
             lambda settings: settings.APPROVALS_POLL_SECONDS,
         ),
         PeriodicJob("sweep-approvals", "approvals.tasks.sweep_approval_requests", 30.0),
+        # Business signals for monitoring (approvals/signals.py).
+        plugins.Signal(
+            "approvals_waiting",
+            ("kind",),
+            "approvals.signals.approvals_waiting",
+            "Approval requests waiting for a decision",
+            "approvals.signals.link",
+        ),
+        plugins.Signal(
+            "approval_oldest_wait",
+            ("kind",),
+            "approvals.signals.approval_oldest_wait",
+            "Seconds the oldest waiting approval request has waited",
+            "approvals.signals.link",
+        ),
     )
 
     def ready(self) -> None:
@@ -61,3 +83,22 @@ def _approval_requests(saga: Any, request: Any) -> Any:
         .prefetch_related("decisions")
         .order_by("requested_at", "id")
     )
+
+
+def _waiting() -> int:
+    from .models import WAITING_STATUSES, ApprovalRequest
+
+    return ApprovalRequest.objects.filter(status__in=WAITING_STATUSES).count()
+
+
+def _nav_links() -> list[tuple[str, str]]:
+    from django.urls import reverse
+
+    n = _waiting()
+    return [(f"Approvals ({n})" if n else "Approvals", reverse("approvals:inbox"))]
+
+
+def _waiting_counter(request: Any) -> plugins.Count:
+    from django.urls import reverse
+
+    return plugins.Count("approvals waiting", _waiting(), reverse("approvals:inbox"))

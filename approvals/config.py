@@ -19,7 +19,18 @@ def _approval_queue(s: Fields, name: str, registry: Registry) -> ApprovalQueue:
         currency_path=s.path("currency", required=False),
         threshold_path=s.path("threshold", required=False),
         timeout_seconds=s.integer("timeout_seconds", None, minimum=1),
+        correlation_id_path=_optional_path(s, "correlation_id", "$.correlationId"),
+        initiator_path=_optional_path(s, "initiator", "$.initiator"),
     )
+
+
+def _optional_path(s: Fields, key: str, default: str) -> str | None:
+    """A message field's path: the default when absent, none at all when given as ''."""
+    node = s.node.value.get(key)
+    if node is not None and node.value == "":
+        s.used.add(key)
+        return None
+    return s.path(key, required=False) or default
 
 
 SECTIONS = [Section("approval_queues", named_entries(_approval_queue), order=20)]

@@ -7,6 +7,7 @@ page's cache (complete, every page), refreshed only while the execution can stil
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, reverse
 
@@ -30,12 +31,11 @@ def case_page_url(saga: Saga | None) -> str | None:
     """The saga's case page, when the sagas app serves one."""
     if saga is None:
         return None
-    for args in ([saga.kind, saga.pk], [saga.pk]):
-        try:
-            return reverse("sagas:detail", args=args)
-        except NoReverseMatch:
-            continue
-    return None
+    try:
+        base = reverse("sagas:detail", args=[saga.kind, saga.business_key])
+    except NoReverseMatch:
+        return None
+    return f"{base}?{urlencode({'run': saga.execution_name})}"
 
 
 def saga_context(req: ApprovalRequest, *, live: bool = True) -> SagaContext:

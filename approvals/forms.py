@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from opsconsole.registry import get_registry
@@ -40,6 +40,11 @@ class InboxFilterForm(forms.Form):
     )
     mine = forms.BooleanField(required=False, label="Assigned to me")
     q = forms.CharField(required=False, max_length=200, label="Business key")
+    sort = forms.ChoiceField(
+        required=False,
+        label="Sort",
+        choices=[("", "Soonest deadline"), ("amount", "Largest amount"), ("oldest", "Oldest")],
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,11 +73,15 @@ class InboxFilterForm(forms.Form):
             ).distinct()
         if data.get("q"):
             qs = qs.filter(business_key=data["q"].strip())
+        if data.get("sort") == "amount":
+            qs = qs.order_by(F("amount").desc(nulls_last=True), "id")
+        elif data.get("sort") == "oldest":
+            qs = qs.order_by("requested_at", "id")
         return qs
 
     @property
     def active(self) -> bool:
-        return self.is_valid() and any(self.cleaned_data.get(f) for f in self.fields)
+        return self.is_valid() and any(self.cleaned_data.get(f) for f in self.fields if f != "sort")
 
 
 class DecisionForm(forms.Form):

@@ -65,10 +65,15 @@ def time_left(seconds: float | None) -> tuple[str, str]:
     return f"{rough_duration(seconds)} left", "soon" if seconds < SOON_SECONDS else ""
 
 
-def _row(req: ApprovalRequest, me: str, now: Any) -> dict[str, Any]:
+def _row(
+    req: ApprovalRequest, me: str, now: Any, identities: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     label, urgency = time_left(req.time_left_seconds(now))
     holder = req.claim_holder(now)
+    initiator = (req.requested_by or "").strip().lower()
     return {
+        # The reader started this saga: they may not approve it.
+        "own_saga": bool(initiator) and initiator in (identities | {me.lower()}),
         "req": req,
         "time_left": label,
         "urgency": urgency if req.status in WAITING_STATUSES else "",
@@ -101,9 +106,11 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
         qs = base.filter(status__in=FINAL_STATUSES).order_by("-updated_at", "-id")
     if request.GET:
         qs = form.apply(qs, me)
+    qs = qs.prefetch_related("decisions")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
-    rows = [_row(r, me, now) for r in page.object_list]
+    identities = actions.identities_for(request)
+    rows = [_row(r, me, now, identities) for r in page.object_list]
     context = {
         "tab": tab,
         "form": form,
@@ -113,6 +120,7 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
         "query": keep_params(request.GET, page=None),
         "can_decide": has_role(request, APPROVER),
         "kinds": get_registry().kinds,
+        "selected": set(request.GET.getlist("selected")),
         # One key per rendered form: a double submit replays instead of deciding twice.
         "bulk_key": uuid.uuid4().hex,
     }
@@ -127,16 +135,23 @@ def _detail_context(request: HtmxHttpRequest, req: ApprovalRequest, **extra: Any
     initiator = (req.requested_by or "").strip().lower()
     kind = get_registry().kind(req.kind)
     now = timezone.now()
-    row = _row(req, me, now)
+    row = _row(req, me, now, identities)
+    decisions = list(req.decisions.all())
+    is_initiator = bool(initiator) and initiator in identities
+    is_first_approver = bool(req.first_approved_by) and req.first_approved_by == me
     return {
         "req": req,
         "row": row,
         "kind": kind,
         "four_eyes": bool(kind and kind.four_eyes),
-        "decisions": list(req.decisions.all()),
+        "decisions": decisions,
+        # Every approval with its time: a four-eyes request shows both approvers.
+        "approvals": [d for d in decisions if d.decision == "approve"],
         "can_decide": has_role(request, APPROVER) and req.is_open,
-        "is_initiator": bool(initiator) and initiator in identities,
-        "is_first_approver": bool(req.first_approved_by) and req.first_approved_by == me,
+        "is_initiator": is_initiator,
+        "is_first_approver": is_first_approver,
+        # Claiming is offered only to someone who may approve (rejecting is always open).
+        "may_claim": not is_initiator and not is_first_approver,
         "already_message": message_for(actions.AlreadyDecided.of(req)) if req.is_final else "",
         "pending_send_message": actions.pending_send_message(req)
         if req.status == "sending"
@@ -167,7 +182,10 @@ def _panel_response(
     req.refresh_from_db()
     context = _detail_context(request, req, **extra)
     if request.htmx:
-        # htmx swaps 2xx only: errors travel inside the fragment.
+        # htmx swaps 2xx only: errors travel inside the fragment. The saga panel comes
+        # along (out of band): after a decision it must not show the step still waiting.
+        context["ctx"] = saga_context(req)
+        context["oob_saga"] = True
         return render(request, "approvals/_decision_panel.html", context)
     context["ctx"] = saga_context(req)
     return render(request, "approvals/detail.html", context, status=status)
@@ -198,6 +216,21 @@ def decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = DecisionForm(request.POST)
     # Shape only: over-long text reaches the action as typed, and the action refuses it.
     data = form.cleaned_data if form.is_valid() else _raw(form)
+    asks = has_role(request, APPROVER) and req.is_open  # else the action refuses (audited)
+    if asks and data["decision"] == "approve" and request.POST.get("confirmed") != "1":
+        # Without JavaScript there was no confirm dialog: ask on a page of its own.
+        return render(
+            request,
+            "approvals/confirm.html",
+            {
+                "req": req,
+                "action": reverse("approvals:decide", args=[req.pk]),
+                "fields": [(k, v) for k, v in request.POST.items() if k != "csrfmiddlewaretoken"],
+                "items": [req],
+                "impact": approve_impact([req]),
+                "back": reverse("approvals:detail", args=[req.pk]),
+            },
+        )
     try:
         result = actions.decide(
             req.pk,
@@ -273,11 +306,49 @@ def unclaim(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def approve_impact(reqs: list[ApprovalRequest]) -> str:
+    """What approving does, in the words of the confirm dialog and page."""
+    if len(reqs) == 1:
+        r = reqs[0]
+        return (
+            f"Approve {r.summary}? The saga resumes at once (for a four-eyes kind, after the "
+            "second approval); this cannot be undone."
+        )
+    return f"Approve {len(reqs)} requests? Each saga resumes at once; this cannot be undone."
+
+
 @require_POST
 def bulk_decide(request: HtmxHttpRequest) -> HttpResponse:
     form = BulkDecisionForm(request.POST)
-    inbox_url = reverse("approvals:inbox")
     data = form.cleaned_data if form.is_valid() else {}
+    # On any refusal the inbox comes back with the same requests still selected.
+    chosen = [str(i) for i in (data.get("ids") or [])]
+    inbox_url = reverse("approvals:inbox") + (
+        "?" + "&".join(f"selected={i}" for i in chosen) if chosen else ""
+    )
+    if (
+        has_role(request, APPROVER)
+        and data.get("decision") == "approve"
+        and chosen
+        and request.POST.get("confirmed") != "1"
+    ):
+        reqs = list(ApprovalRequest.objects.filter(pk__in=[int(i) for i in chosen]))
+        return render(
+            request,
+            "approvals/confirm.html",
+            {
+                "action": reverse("approvals:bulk"),
+                "fields": [
+                    (k, v)
+                    for k in request.POST
+                    if k != "csrfmiddlewaretoken"
+                    for v in request.POST.getlist(k)
+                ],
+                "items": reqs,
+                "impact": approve_impact(reqs),
+                "back": inbox_url,
+            },
+        )
     try:
         # Called even with nothing selected: somebody who may not decide is told so (and
         # audited) rather than asked to select something.
@@ -302,6 +373,8 @@ def bulk_decide(request: HtmxHttpRequest) -> HttpResponse:
     done = [i for i in items if i.ok]
     if done:
         messages.success(request, f"{len(done)} of {len(items)} decided.")
+    if len(done) == len(items):
+        inbox_url = reverse("approvals:inbox")
     for item in items:
         if not item.ok:
             level = messages.WARNING if item.outcome == "pending_send" else messages.ERROR

@@ -13,8 +13,10 @@ its line, like any unknown field.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from opsconsole.aws.clients import AwsEnvironment
 
+_log = logging.getLogger(__name__)
 _PATH_RE = re.compile(r"^\$(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
@@ -61,7 +64,7 @@ class SagaKind:
     business_key_path: str
     correlation_id_path: str
     initiator_path: str
-    table: str
+    table: str | None  # None: the kind keeps no business state in DynamoDB
     pk_attribute: str
     key_template: str  # e.g. "ORDER#{key}"
     status_attribute: str
@@ -76,6 +79,13 @@ class SagaKind:
     ticket_path: str | None = None
     amount_path: str | None = None
     currency_path: str | None = None
+    # The business state's item layout: the sort-key attribute, and the sort-key values of
+    # the item holding the status, the first found wins.
+    sort_key_attribute: str = "sk"
+    status_item_keys: tuple[str, ...] = ("META", "PROFILE")
+    # Steps that only tell someone (an SNS alert before a Fail state): neither forward
+    # work nor compensation, so running one undoes nothing.
+    notification_steps: frozenset[str] = frozenset()
 
     def pk_for(self, business_key: str) -> str:
         return self.key_template.format(key=business_key)
@@ -99,6 +109,9 @@ class ApprovalQueue:
     currency_path: str | None = None
     threshold_path: str | None = None
     timeout_seconds: int | None = None
+    # Where the message carries them; a message without them takes its saga's.
+    correlation_id_path: str | None = "$.correlationId"
+    initiator_path: str | None = "$.initiator"
 
 
 @dataclass(frozen=True)
@@ -399,20 +412,72 @@ def load(path: Path | str) -> Registry:
 
 _cache: Registry | None = None
 _cache_lock = threading.Lock()
+# Reloading without a restart: the file's modification time is looked at, at most every
+# RELOAD_CHECK_SECONDS per process; a changed file is validated, and replaces the loaded
+# registry only when valid. An invalid one leaves the old registry in charge and says why
+# (`reload_problem`, shown on the pages, and logged once per change of the file).
+RELOAD_CHECK_SECONDS = 2.0
+_loaded_stamp: tuple[int, int] | None = None
+_checked_at = 0.0
+_problem: str = ""
+_problem_stamp: tuple[int, int] | None = None
+
+
+def _stamp(path: Path | str) -> tuple[int, int] | None:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
 
 
 def get_registry() -> Registry:
-    """The registry named by settings, loaded once per process."""
-    global _cache
+    """The registry named by settings: loaded once per process, and reloaded when the file
+    changes (a change that does not validate is refused, and the old registry kept)."""
+    global _cache, _loaded_stamp, _checked_at
     if _cache is None:
         with _cache_lock:
             if _cache is None:
+                _loaded_stamp = _stamp(settings.REGISTRY_PATH)
                 _cache = load(settings.REGISTRY_PATH)
+                _checked_at = time.monotonic()
+        return _cache
+    if time.monotonic() - _checked_at >= RELOAD_CHECK_SECONDS:
+        _maybe_reload()
     return _cache
+
+
+def _maybe_reload() -> None:
+    global _cache, _loaded_stamp, _checked_at, _problem, _problem_stamp
+    with _cache_lock:
+        _checked_at = time.monotonic()
+        path = settings.REGISTRY_PATH
+        stamp = _stamp(path)
+        if stamp is None or stamp in (_loaded_stamp, _problem_stamp):
+            return
+        try:
+            fresh = load(path)
+        except RegistryError as exc:
+            _problem, _problem_stamp = str(exc), stamp
+            _log.error(
+                "registry %s changed but is invalid, still using the one loaded: %s", path, exc
+            )
+            return
+        _cache, _loaded_stamp = fresh, stamp
+        _problem, _problem_stamp = "", None
+        _log.warning("registry %s reloaded", path)
+
+
+def reload_problem() -> str:
+    """Why the changed registry file was refused ('' when the file in use is the file)."""
+    return _problem
 
 
 def reset_registry() -> None:
     """Forget the loaded registry (tests and settings changes)."""
-    global _cache
+    global _cache, _loaded_stamp, _problem, _problem_stamp, _checked_at
     with _cache_lock:
         _cache = None
+        _loaded_stamp = None
+        _problem, _problem_stamp = "", None
+        _checked_at = 0.0

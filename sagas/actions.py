@@ -76,6 +76,32 @@ def refresh_saga(saga: Saga) -> Saga:
 
 # --- the case page ---------------------------------------------------------------------
 
+# A state machine's definition changes only with a deploy: read once in a while, not per view.
+DEFINITION_TTL_SECONDS = 600
+
+
+def state_machine_definition(saga: Saga) -> tuple[dict[str, Any] | None, str]:
+    """The definition (ASL) of the saga's state machine, cached; (None, why) when AWS
+    cannot say."""
+    from django.core.cache import cache
+
+    key = f"sm-definition:{saga.state_machine_arn}"
+    found = cache.get(key)
+    if found is not None:
+        return found, ""
+    registry = get_registry()
+    kind = registry.kinds[saga.kind]
+    try:
+        definition = stepfunctions.state_machine_definition(
+            saga.state_machine_arn, registry.env_for(kind)
+        )
+    except AwsError as exc:
+        return None, str(exc)
+    except ValueError:
+        return None, "the definition is not JSON"
+    cache.set(key, definition, DEFINITION_TTL_SECONDS)
+    return definition, ""
+
 
 @dataclass(frozen=True)
 class StatusWrite:
@@ -160,7 +186,7 @@ def _read_items(
         and not saga.is_active
         and now - detail.items_fetched_at < ITEMS_TTL_TERMINAL
     )
-    if fresh:
+    if fresh or not kind.table:
         return list(detail.items or []), False, ""
     try:
         found = dynamodb.query_partition(
@@ -175,9 +201,9 @@ def _read_items(
 
 
 def _status_of(items: list[dict[str, Any]], kind: SagaKind) -> str | None:
-    for sk in sync.STATUS_ITEM_SORT_VALUES:
+    for sk in kind.status_item_keys:
         for item in items:
-            if str(item.get(sync.STATUS_SORT_KEY)) == sk:
+            if str(item.get(kind.sort_key_attribute)) == sk:
                 return str(item.get(kind.status_attribute, "") or "")[:40]
     return None
 
@@ -211,7 +237,7 @@ def load_business(saga: Saga, *, now: datetime | None = None) -> Business:
             saga.save()
     return Business(
         status=status if status is not None else saga.business_status,
-        items=sorted(items, key=lambda i: str(i.get("sk", ""))),
+        items=sorted(items, key=lambda i: str(i.get(kind.sort_key_attribute, ""))),
         fetched_at=detail.items_fetched_at,
         error=error,
     )
@@ -274,8 +300,8 @@ def load_case(saga: Saga, *, now: datetime | None = None) -> CaseData:
         saga=saga,
         kind=kind,
         timeline=timeline,
-        items=sorted(items, key=lambda i: str(i.get("sk", ""))),
-        status_writes=status_writes(timeline, kind.status_attribute),
+        items=sorted(items, key=lambda i: str(i.get(kind.sort_key_attribute, ""))),
+        status_writes=status_writes(timeline, kind.status_attribute, kind.sort_key_attribute),
         history_calls=history_calls,
         history_from_cache=history_calls == 0,
         history_truncated=detail.history_truncated,
@@ -328,6 +354,7 @@ def _listed(saga: Saga) -> tuple[Any, ...]:
         saga.sfn_status,
         saga.callback_pending,
         saga.compensation_ran,
+        saga.compensation_failed_step,
     )
 
 
@@ -341,7 +368,9 @@ def _attr(value: Any) -> str | None:
     return None if value is None or isinstance(value, dict | list) else str(value)
 
 
-def status_writes(timeline: Timeline, status_attribute: str = "status") -> list[StatusWrite]:
+def status_writes(
+    timeline: Timeline, status_attribute: str = "status", sort_key: str = "sk"
+) -> list[StatusWrite]:
     """Business status changes the saga's own DynamoDB writes made, in order (pure).
 
     DynamoDB keeps only the current value of an item; the history of the steps that wrote it
@@ -355,7 +384,7 @@ def status_writes(timeline: Timeline, status_attribute: str = "status") -> list[
             continue
         key = params.get("Key") or {}
         item = params.get("Item") or {}
-        sk = _attr(key.get("sk")) or _attr(item.get("sk")) or ""
+        sk = _attr(key.get(sort_key)) or _attr(item.get(sort_key)) or ""
         value = None
         if item and status_attribute in item:
             value = _attr(item[status_attribute])

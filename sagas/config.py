@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from opsconsole.registry import Fields, Invalid, Registry, SagaKind, Section, unique
 
@@ -29,7 +30,8 @@ def parse_saga_kinds(entries: list[Fields], registry: Registry, line: int) -> di
                 f"{s.where}.environment",
                 f"unknown environment {env!r} (known: {', '.join(environments)})",
             )
-        template = s.text("key_template")
+        table = s.text("table", required=False)
+        template = s.text("key_template", None if table else "{key}")
         if "{key}" not in template:
             raise Invalid(
                 s.line_of("key_template"),
@@ -47,6 +49,16 @@ def parse_saga_kinds(entries: list[Fields], registry: Registry, line: int) -> di
                 )
             step_sla[step] = n.value
         steps = s.str_list("steps")
+        compensation = frozenset(s.str_list("compensation_steps"))
+        notification = frozenset(s.str_list("notification_steps"))
+        both = sorted(compensation & notification)
+        if both:
+            raise Invalid(
+                s.line_of("notification_steps"),
+                f"{s.where}.notification_steps",
+                f"{both[0]!r} is also a compensation step: a step either undoes or tells",
+            )
+        status_items = tuple(s.str_list("status_item_keys")) or ("META", "PROFILE")
         kinds[key] = SagaKind(
             key=key,
             label=s.text("label"),
@@ -56,12 +68,13 @@ def parse_saga_kinds(entries: list[Fields], registry: Registry, line: int) -> di
             business_key_path=s.path("business_key"),
             correlation_id_path=s.path("correlation_id"),
             initiator_path=s.path("initiator"),
-            table=s.text("table"),
+            table=table,
             pk_attribute=s.text("pk_attribute", "pk"),
             key_template=template,
             status_attribute=s.text("status_attribute", "status"),
             steps=tuple(steps),
-            compensation_steps=frozenset(s.str_list("compensation_steps")),
+            compensation_steps=compensation,
+            notification_steps=notification,
             approval_steps=frozenset(s.str_list("approval_steps")),
             step_sla_seconds=step_sla,
             default_step_sla_seconds=s.integer("default_step_sla_seconds", 300, minimum=1),
@@ -71,6 +84,8 @@ def parse_saga_kinds(entries: list[Fields], registry: Registry, line: int) -> di
             ticket_path=s.path("ticket", required=False),
             amount_path=s.path("amount", required=False),
             currency_path=s.path("currency", required=False),
+            sort_key_attribute=s.text("sort_key_attribute", "sk"),
+            status_item_keys=status_items,
         )
         s.done()
     if not kinds:
@@ -91,3 +106,80 @@ def known_kind(s: Fields, key: str, registry: Registry, *, required: bool = True
 
 
 SECTIONS = [Section("saga_kinds", parse_saga_kinds, order=10)]
+
+
+# --- saga_sync: how each kind is kept in sync (issue 15) --------------------------------
+
+
+@dataclass(frozen=True)
+class KindSync:
+    """How one kind is synced beyond the periodic listing: where its Step Functions status
+    change events arrive, and how its business key sits in the execution name."""
+
+    kind: str
+    events_rule: str | None = None  # EventBridge rule on the default bus of the environment
+    events_queue: str | None = None  # the SQS queue (name or URL) the rule targets
+    execution_name: str | None = None  # e.g. "order-{key}-*"
+    name_pattern: re.Pattern[str] | None = None
+
+    def key_from_name(self, name: str) -> str | None:
+        """The business key an execution's name carries; None when it does not match."""
+        if self.name_pattern is None:
+            return None
+        found = self.name_pattern.fullmatch(name)
+        return found.group("key") if found else None
+
+
+def name_pattern(template: str) -> re.Pattern[str]:
+    """`order-{key}-*` -> a pattern whose `key` group is the business key (* is anything)."""
+    parts = []
+    for piece in re.split(r"(\{key\}|\*)", template):
+        if piece == "{key}":
+            parts.append(r"(?P<key>.+?)")
+        elif piece == "*":
+            parts.append(r".*")
+        else:
+            parts.append(re.escape(piece))
+    return re.compile("".join(parts))
+
+
+def parse_saga_sync(entries: list[Fields], registry: Registry, line: int) -> dict[str, KindSync]:
+    out: dict[str, KindSync] = {}
+    seen: dict[str, int] = {}
+    for s in entries:
+        kind = str(known_kind(s, "kind", registry))  # required: never None
+        unique(kind, seen, s, "kind")
+        template = s.text("execution_name", required=False)
+        if template is not None and template.count("{key}") != 1:
+            raise Invalid(
+                s.line_of("execution_name"),
+                f"{s.where}.execution_name",
+                "must contain {key} once, e.g. order-{key}-*",
+            )
+        rule = s.text("events_rule", required=False)
+        queue = s.text("events_queue", required=False)
+        if (rule is None) != (queue is None):
+            missing = "events_queue" if queue is None else "events_rule"
+            raise Invalid(
+                s.line_of("events_rule" if rule else "events_queue"),
+                f"{s.where}.{missing}",
+                "is required with the other (the rule delivers to the queue)",
+            )
+        out[kind] = KindSync(
+            kind=kind,
+            events_rule=rule,
+            events_queue=queue,
+            execution_name=template,
+            name_pattern=name_pattern(template) if template else None,
+        )
+        s.done()
+    return out
+
+
+def kind_sync(registry: Registry, kind: str) -> KindSync:
+    """The sync settings of a kind (defaults when the registry says nothing about it)."""
+    found: dict[str, KindSync] = registry.sections.get("saga_sync", {})
+    return found.get(kind) or KindSync(kind=kind)
+
+
+SECTIONS.append(Section("saga_sync", parse_saga_sync, order=20))

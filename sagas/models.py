@@ -18,6 +18,9 @@ class SagaStatus(models.TextChoices):
     WAITING = "waiting", "Waiting for approval"
     SUCCEEDED = "succeeded", "Succeeded"
     COMPENSATED = "compensated", "Compensated"
+    # A compensation step itself failed: the unwinding stopped half way (money or stock
+    # stranded). The worst outcome, never to be read as a clean unwind.
+    COMPENSATION_FAILED = "compensation_failed", "Compensation failed"
     NEEDS_REVIEW = "needs_review", "Needs review"
     FAILED = "failed", "Failed"
     TIMED_OUT = "timed_out", "Timed out"
@@ -51,7 +54,7 @@ class Saga(NamedByBusinessKey, models.Model):
     initiator_type = models.CharField(max_length=32, blank=True, default="")
     initiator_id = models.CharField(max_length=255, blank=True, default="")
     ticket = models.CharField(max_length=64, blank=True, default="", db_index=True)
-    status = models.CharField(max_length=16, choices=SagaStatus.choices)
+    status = models.CharField(max_length=24, choices=SagaStatus.choices)
     sfn_status = models.CharField(max_length=16)  # RUNNING, SUCCEEDED, FAILED, TIMED_OUT...
     current_step = models.CharField(max_length=80, blank=True, default="")
     step_entered_at = models.DateTimeField(null=True, blank=True)
@@ -66,11 +69,16 @@ class Saga(NamedByBusinessKey, models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True, default="")
     compensation_ran = models.BooleanField(default=False)
+    # The compensation step that failed, once one did (kept: a terminal saga is not re-read).
+    compensation_failed_step = models.CharField(max_length=80, blank=True, default="")
     callback_pending = models.BooleanField(default=False)
     redrive_count = models.PositiveIntegerField(default=0)
     # When the history tail was last read for the current step (running sagas, round robin).
     history_checked_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(auto_now=True)
+    # Listed (or known from an event without its input) but not described yet: its input's
+    # facts (correlation id, initiator, ticket) come later, within the call budget.
+    details_pending = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
@@ -89,6 +97,9 @@ class Saga(NamedByBusinessKey, models.Model):
             ),
             models.Index(fields=["status", "history_checked_at"], name="saga_active_refresh"),
             models.Index(fields=["-started_at", "-id"], name="saga_started"),
+            models.Index(
+                fields=["kind", "details_pending", "-started_at"], name="saga_details_pending"
+            ),
         ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
@@ -160,7 +171,7 @@ class SagaCount(models.Model):
     kind = models.CharField(max_length=40)
     day = models.DateField()
     hour = models.DateTimeField(null=True, blank=True)  # null: the row counts the whole day
-    status = models.CharField(max_length=16, choices=SagaStatus.choices)
+    status = models.CharField(max_length=24, choices=SagaStatus.choices)
     current_step = models.CharField(max_length=80, blank=True, default="")
     deadline_hour = models.DateTimeField(null=True, blank=True)
     n = models.PositiveIntegerField(default=0)
@@ -215,6 +226,12 @@ class SyncState(models.Model):
     last_duration_ms = models.PositiveIntegerField(default=0)
     last_new = models.PositiveIntegerField(default=0)
     last_updated = models.PositiveIntegerField(default=0)
+    # Event-driven sync: the last status change event applied, when it happened in AWS and
+    # how long it took to reach the read model; the safety net's last listing.
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_event_lag_ms = models.PositiveIntegerField(null=True, blank=True)
+    events_applied = models.PositiveBigIntegerField(default=0)
+    last_listing_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"sync of {self.kind}"
@@ -342,3 +359,27 @@ def rebuild_counts(kind: str | None = None) -> int:
         rows = hour_rows + _day_rows(hour_rows)
         SagaCount.objects.bulk_create(rows, batch_size=INSERT_BATCH)
     return len(rows)
+
+
+class SagaTicket(models.Model):
+    """A ticket linked to a saga beyond the one its execution input names (`Saga.ticket`):
+    attached by a person on the case page or by the ticketing system through the API.
+    A saga may have several; a ticket may name several sagas."""
+
+    class Source(models.TextChoices):
+        PERSON = "person", "Attached by a person"
+        API = "api", "Attached through the API"
+
+    saga = models.ForeignKey(Saga, on_delete=models.CASCADE, related_name="linked_tickets")
+    number = models.CharField(max_length=64, db_index=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    added_by = models.CharField(max_length=255)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["saga", "number"], name="saga_ticket_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} -> saga {self.saga_id}"

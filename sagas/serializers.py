@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -47,7 +48,8 @@ def _absolute(context: Mapping[str, Any], path: str) -> str:
 
 
 def case_path(saga: Saga) -> str:
-    return reverse("sagas:detail", args=[saga.kind, saga.pk])
+    base = reverse("sagas:detail", args=[saga.kind, saga.business_key])
+    return f"{base}?{urlencode({'run': saga.execution_name})}"
 
 
 def _mask(context: Mapping[str, Any], value: Any) -> Any:
@@ -298,24 +300,45 @@ class TimelineSerializer(OutputSerializer):
     summary = serializers.CharField(source="timeline.summary")
     started_at = UtcDateTimeField(source="timeline.started_at", allow_null=True)
     ended_at = UtcDateTimeField(source="timeline.ended_at", allow_null=True)
-    execution_error = serializers.CharField(
-        source="timeline.error", help_text="The error the execution ended with, if any."
+    error = serializers.SerializerMethodField(
+        help_text="The error the execution ended with ('' while it runs or when it succeeded)."
     )
-    cause = serializers.SerializerMethodField()
+    execution_error = serializers.SerializerMethodField(help_text="The same as `error`.")
+    cause = serializers.SerializerMethodField(help_text="The cause of `error`, masked.")
     failed_step = serializers.SerializerMethodField()
     compensation_steps_run = serializers.SerializerMethodField()
+    failed_compensation_step = serializers.SerializerMethodField(
+        help_text="The compensation step that itself failed (status `compensation_failed`)."
+    )
+    notification_steps_run = serializers.SerializerMethodField(
+        help_text="Steps that only notified (an alert before a Fail state); they undo nothing."
+    )
     event_count = serializers.IntegerField(source="timeline.event_count")
     steps = StepSerializer(many=True, source="timeline.visits")
     stale = serializers.SerializerMethodField()
-    error = serializers.CharField(
+    stale_reason = serializers.CharField(
         source="aws_error", help_text="Why the history could not be read live (then `stale`)."
     )
     as_of = UtcDateTimeField(
         source="data_as_of", allow_null=True, help_text="When the stale data was read."
     )
 
+    def get_error(self, case: Any) -> str:
+        # The history's end event; the read model's copy when no history could be read.
+        return str(case.timeline.error or case.saga.last_error or "")
+
+    def get_execution_error(self, case: Any) -> str:
+        return self.get_error(case)
+
     def get_cause(self, case: Any) -> str:
-        return _mask(self.context, case.timeline.cause)
+        return _mask(self.context, case.timeline.cause or case.saga.last_cause or "")
+
+    def get_failed_compensation_step(self, case: Any) -> str | None:
+        broken = case.timeline.failed_compensation
+        return broken.name if broken else (case.saga.compensation_failed_step or None)
+
+    def get_notification_steps_run(self, case: Any) -> list[str]:
+        return [v.name for v in case.timeline.notification_visits]
 
     def get_failed_step(self, case: Any) -> str | None:
         failure = case.timeline.failure

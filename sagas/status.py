@@ -34,6 +34,7 @@ class StatusInputs:
     current_step: str = ""
     callback_pending: bool = False  # a waitForTaskToken step was submitted and not answered
     compensation_ran: bool = False  # a registry compensation step was entered
+    compensation_failed: bool = False  # and one of them failed
     approval_steps: frozenset[str] = frozenset()
     error: str = ""  # the execution's error name, when it failed
 
@@ -56,6 +57,10 @@ def derive_status(inputs: StatusInputs) -> SagaStatus:
         return SagaStatus.RUNNING
     if sfn == "ABORTED":
         return SagaStatus.ABORTED
+    # Whatever the item or the engine say next (a parked NEEDS_REVIEW, a Fail state), an
+    # unwinding that broke off is what a person must see first.
+    if inputs.compensation_failed:
+        return SagaStatus.COMPENSATION_FAILED
     # A step that exhausted its retries parks the saga for a person: that is the designed
     # outcome whatever the engine ended with.
     if business_says_needs_review(business):

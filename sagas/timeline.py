@@ -8,6 +8,7 @@ the geometry of the server-rendered picture.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ class TimelineRules:
 
     compensation_steps: frozenset[str] = frozenset()
     approval_steps: frozenset[str] = frozenset()
+    notification_steps: frozenset[str] = frozenset()
     step_sla_seconds: Mapping[str, int] = field(default_factory=dict)
     default_step_sla_seconds: int | None = None
     # Deadline of a callback wait when the history does not carry the task's timeout.
@@ -113,6 +115,7 @@ class StateVisit:
     branch_label: str = ""
     is_compensation: bool = False
     is_approval: bool = False
+    is_notification: bool = False
     callback: bool = False
     deadline: datetime | None = None
     resource: str = ""
@@ -200,6 +203,30 @@ class Timeline:
         return bool(self.compensation_visits)
 
     @property
+    def notification_visits(self) -> tuple[StateVisit, ...]:
+        return tuple(v for v in self.visits if v.is_notification)
+
+    @property
+    def failed_compensation(self) -> StateVisit | None:
+        """The compensation step that itself failed: the unwinding broke off, and whatever
+        that step should have undone is still done. An error caught into the next
+        compensation step is "nothing to undo here" (a release of stock never reserved),
+        and one handled inside a Map or Parallel that then succeeded is not a failure."""
+        for v in self.compensation_visits:
+            if v.lane or v.state_type == "Fail":
+                continue
+            if v.outcome in (FAILED, TIMED_OUT):
+                return v
+            if v.outcome == CAUGHT:
+                went_to = next(
+                    (w for w in self.visits[v.index + 1 :] if w.name == v.caught_to and not w.lane),
+                    None,
+                )
+                if went_to is None or not went_to.is_compensation:
+                    return v
+        return None
+
+    @property
     def steps_run(self) -> tuple[str, ...]:
         return tuple(v.name for v in self.visits)
 
@@ -253,9 +280,25 @@ class Timeline:
             if failure.lane:
                 where = f"{self.visits[failure.lane[-1][0]].name} › {where}"
             parts.append(f"failed in {where}" + (f" ({why})" if why else ""))
+        broken = self.failed_compensation
         if self.compensation_ran:
-            names = ", ".join(dict.fromkeys(v.name for v in self.compensation_visits if not v.lane))
-            parts.append(f"compensated: {names}")
+            done = [
+                v.name
+                for v in self.compensation_visits
+                if not v.lane
+                and v.outcome in (SUCCEEDED, RETRIED)
+                and (broken is None or v.name != broken.name)
+            ]
+            if broken is not None:
+                why = f" ({broken.error})" if broken.error else ""
+                parts.append(f"compensation failed in {broken.name}{why}")
+                if done:
+                    parts.append(f"undone before it: {', '.join(dict.fromkeys(done))}")
+            elif done:
+                parts.append(f"compensated: {', '.join(dict.fromkeys(done))}")
+        notified = [v.name for v in self.notification_visits if not v.lane]
+        if notified:
+            parts.append(f"notified: {', '.join(dict.fromkeys(notified))}")
         current = self.current
         if current is not None:
             parts.append(f"now in {current.name}")
@@ -549,6 +592,7 @@ def build_timeline(events: Iterable[HistoryEvent], rules: TimelineRules | None =
                 branch_label=label,
                 is_compensation=compensating,
                 is_approval=v.name in rules.approval_steps,
+                is_notification=v.name in rules.notification_steps and not compensating,
                 callback=callback,
                 deadline=deadline,
                 resource=v.resource,
@@ -583,6 +627,7 @@ class Position:
     compensation_ran: bool = False
     last_step: str = ""
     failed_step: str = ""
+    failed_compensation_step: str = ""
 
 
 def _named(
@@ -611,6 +656,9 @@ def position(timeline: Timeline, known_steps: frozenset[str] = frozenset()) -> P
         compensation_ran=timeline.compensation_ran,
         last_step=last.name if last else "",
         failed_step=(timeline.failure.name if timeline.failure else ""),
+        failed_compensation_step=(
+            timeline.failed_compensation.name if timeline.failed_compensation else ""
+        ),
     )
 
 
@@ -624,7 +672,7 @@ class GanttBar:
     x: float
     width: float
     css: str
-    ticks: tuple[float, ...]  # x of each failed attempt's end
+    ticks: tuple[float, ...]  # x of each retried attempt's end
     deadline_x: float | None
     label_x: float
     bar_y: float
@@ -634,14 +682,69 @@ class GanttBar:
 
 
 @dataclass(frozen=True)
+class GanttGap:
+    """A stretch of time in which nothing started or ended, drawn narrow and marked."""
+
+    x: float
+    width: float
+    label: str  # "≈ 23 h idle"
+    seconds: float
+
+    @property
+    def mid_x(self) -> float:
+        return round(self.x + self.width / 2 + 4, 2)
+
+
+@dataclass(frozen=True)
 class Gantt:
     width: int
     height: int
     label_width: int
     row_height: int
     bars: tuple[GanttBar, ...]
-    axis: tuple[tuple[float, str], ...]
+    axis: tuple[tuple[float, str, str], ...]  # x, label, text-anchor
     now_x: float | None
+    gaps: tuple[GanttGap, ...] = ()
+    top: int = 0  # the rows start below the axis
+    axis_y: int = 0
+    rows_height: int = 0
+
+
+# A stretch with nothing happening longer than this share of the whole (and than a
+# minute) is compressed to GAP_WIDTH, so steps after a day-long wait keep their width.
+GAP_SHARE = 0.12
+GAP_MIN_SECONDS = 60.0
+GAP_WIDTH = 28.0
+AXIS_HEIGHT = 22
+
+
+def _segments(
+    moments: list[datetime], start: datetime, end: datetime, plot: float
+) -> list[tuple[datetime, datetime, float, float, bool]]:
+    """The piecewise time scale: (from, to, x0, x1, compressed) covering start..end."""
+    span = max((end - start).total_seconds(), 0.001)
+    points = sorted({start, end, *(m for m in moments if start <= m <= end)})
+    pieces: list[tuple[datetime, datetime, bool]] = []
+    for a, b in itertools.pairwise(points):
+        seconds = (b - a).total_seconds()
+        idle = seconds > max(GAP_MIN_SECONDS, GAP_SHARE * span)
+        if pieces and not idle and not pieces[-1][2]:
+            pieces[-1] = (pieces[-1][0], b, False)
+        else:
+            pieces.append((a, b, idle))
+    if not pieces:
+        pieces = [(start, end, False)]
+    idle_n = sum(1 for p in pieces if p[2])
+    gap_width = min(GAP_WIDTH, plot * 0.5 / max(idle_n, 1)) if idle_n else 0.0
+    busy = sum((b - a).total_seconds() for a, b, idle in pieces if not idle) or 0.001
+    busy_plot = plot - gap_width * idle_n
+    out = []
+    x = 0.0
+    for a, b, idle in pieces:
+        w = gap_width if idle else busy_plot * (b - a).total_seconds() / busy
+        out.append((a, b, x, x + w, idle))
+        x += w
+    return out
 
 
 def gantt(
@@ -652,59 +755,116 @@ def gantt(
     label_width: int = 210,
     row_height: int = 22,
 ) -> Gantt:
-    """Bars for each visit on a shared time axis (viewBox units), one row per visit."""
+    """Bars for each visit on a shared time axis (viewBox units), one row per visit; long
+    idle stretches are compressed and marked, the axis sits on top and at the bottom."""
     visits = timeline.visits
     start = timeline.started_at or (visits[0].entered_at if visits else now)
     end = timeline.ended_at or now
     for v in visits:
         if v.deadline and timeline.is_running and v.outcome == WAITING:
             end = max(end, min(v.deadline, now + (now - start)))
-    span = max((end - start).total_seconds(), 0.001)
-    plot = width - label_width - 10
+    plot = width - label_width - 16
+    moments: list[datetime] = []
+    for v in visits:
+        moments.append(v.entered_at)
+        moments.append(v.exited_at or now)
+        for att in v.attempts:
+            moments.append(att.scheduled_at)
+            if att.ended_at:
+                moments.append(att.ended_at)
+    if timeline.is_running:
+        moments.append(now)
+    segments = _segments(moments, start, end, plot)
 
     def x_of(at: datetime) -> float:
-        offset = (at - start).total_seconds()
-        return round(label_width + plot * min(max(offset / span, 0.0), 1.0), 2)
+        at = min(max(at, start), end)
+        for a, b, x0, x1, _ in segments:
+            if a <= at <= b:
+                span = (b - a).total_seconds()
+                share = (at - a).total_seconds() / span if span else 0.0
+                return round(label_width + x0 + (x1 - x0) * share, 2)
+        return float(label_width + plot)
 
+    def time_at(x: float) -> float:
+        """Seconds since the start at plot offset x (the inverse of x_of)."""
+        for a, b, x0, x1, _ in segments:
+            if x0 <= x <= x1:
+                share = (x - x0) / (x1 - x0) if x1 > x0 else 0.0
+                return (a - start).total_seconds() + share * (b - a).total_seconds()
+        return (end - start).total_seconds()
+
+    top = AXIS_HEIGHT
     bars = []
     for row, v in enumerate(visits):
         x0 = x_of(v.entered_at)
         x1 = x_of(v.exited_at or now)
-        css = [f"o-{v.outcome}", "comp" if v.is_compensation else "fwd"]
+        css = [
+            f"o-{v.outcome}",
+            "comp" if v.is_compensation else ("notify" if v.is_notification else "fwd"),
+        ]
         if v.callback:
             css.append("callback")
         if v.state_type in ("Parallel", "Map"):
             css.append("container")
         if v.over_sla(now):
             css.append("over-sla")
+        y = top + row * row_height
         bars.append(
             GanttBar(
                 visit=v,
-                y=row * row_height + 4,
+                y=y + 4,
                 x=x0,
                 width=max(round(x1 - x0, 2), 2.0),
                 css=" ".join(css),
-                ticks=tuple(x_of(a.ended_at) for a in v.failed_attempts if a.ended_at),
+                # A tick marks a retry: a failed attempt that another attempt followed.
+                ticks=tuple(
+                    x_of(a.ended_at)
+                    for a in v.attempts[:-1]
+                    if a.ended_at and a.outcome in (FAILED, TIMED_OUT)
+                ),
                 deadline_x=x_of(v.deadline) if v.deadline and v.deadline <= end else None,
                 label_x=8 + 10 * v.depth,
-                bar_y=row * row_height + 4,
+                bar_y=y + 4,
                 bar_height=row_height - 8,
-                text_y=row * row_height + row_height - 7,
-                tick_y2=row * row_height + row_height - 2,
+                text_y=y + row_height - 7,
+                tick_y2=y + row_height - 2,
             )
         )
-    axis = tuple(
-        (round(label_width + plot * i / 4, 2), "+" + human_duration(span * i / 4) if i else "0")
-        for i in range(5)
+    rows_height = max(len(visits), 1) * row_height
+    gaps = tuple(
+        GanttGap(
+            x=round(label_width + x0, 2),
+            width=round(x1 - x0, 2),
+            label=f"≈ {human_duration((b - a).total_seconds())} idle",
+            seconds=(b - a).total_seconds(),
+        )
+        for a, b, x0, x1, idle in segments
+        if idle
     )
+    axis = []
+    for i in range(5):
+        offset = plot * i / 4
+        seconds = time_at(offset)
+        anchor = "start" if i == 0 else ("end" if i == 4 else "middle")
+        axis.append(
+            (
+                round(label_width + offset, 2),
+                "+" + human_duration(seconds) if i else "0",
+                anchor,
+            )
+        )
     return Gantt(
         width=width,
-        height=max(len(visits), 1) * row_height + 26,
+        height=top + rows_height + AXIS_HEIGHT,
         label_width=label_width,
         row_height=row_height,
         bars=tuple(bars),
-        axis=axis,
+        axis=tuple(axis),
         now_x=x_of(now) if timeline.is_running else None,
+        gaps=gaps,
+        top=top,
+        axis_y=top + rows_height + 14,
+        rows_height=rows_height,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -26,9 +27,9 @@ from opsconsole.web.http import HtmxHttpRequest, htmx_target
 from opsconsole.web.masking import masker, pretty
 from opsconsole.web.pagination import each_row
 
-from . import actions, queries
+from . import actions, graph, queries
 from .models import ACTIVE_STATUSES, Saga, SagaStatus, SyncState
-from .timeline import gantt, parse_json
+from .timeline import Timeline, gantt, parse_json
 
 POLL_LIST_SECONDS = 5
 POLL_CASE_SECONDS = 4
@@ -55,7 +56,7 @@ def _row(saga: Saga, now: datetime) -> dict[str, Any]:
     """What a table row shows, computed once here (cheaper than template logic per row)."""
     return {
         "saga": saga,
-        "url": reverse("sagas:detail", args=[saga.kind, saga.pk]),
+        "url": case_url(saga),
         "status_label": saga.status_label,
         "age": human_duration(saga.age(now)),
         "duration": human_duration(saga.duration(now)),
@@ -215,6 +216,9 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
     q = (request.GET.get("q") or "").strip()[:200]
     now = timezone.now()
     context: dict[str, Any] = {"q": q, "rows": [], "page": None}
+    ref_url = _search_ref(q) if q else None
+    if ref_url is not None:
+        return redirect(ref_url)
     if q:
         qs = queries.filtered(None, queries.Filters(q=q), now=now, registry=registry)
         page = queries.keyset_page(qs, after=request.GET.get("after"))
@@ -236,7 +240,36 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def case_url(saga: Saga) -> str:
-    return reverse("sagas:detail", args=[saga.kind, saga.pk])
+    """The case page by business key, naming the run (a key may have several)."""
+    base = reverse("sagas:detail", args=[saga.kind, saga.business_key])
+    return f"{base}?{urlencode({'run': saga.execution_name})}"
+
+
+def _find_case(kind: str, key: str, run: str) -> tuple[Saga | None, list[Saga]]:
+    """The saga a case URL names, and every run of its key (newest first, a few)."""
+    runs = list(
+        Saga.objects.select_related("sagadetail")
+        .filter(kind=kind, business_key=key)
+        .order_by("-started_at", "-id")[:20]
+    )
+    if run:
+        chosen = next((s for s in runs if s.execution_name == run), None)
+        if chosen is None:
+            chosen = (
+                Saga.objects.select_related("sagadetail")
+                .filter(kind=kind, business_key=key, execution_name=run)
+                .first()
+            )
+        return chosen, runs
+    return (runs[0] if runs else None), runs
+
+
+def _search_ref(q: str) -> str | None:
+    """Where `orders:8843` (kind, colon, business key) leads, as the API reads it."""
+    kind, sep, key = q.partition(":")
+    if sep and key and not q.startswith("arn:") and get_registry().kind(kind.strip()):
+        return reverse("sagas:detail", args=[kind.strip(), key.strip()])
+    return None
 
 
 def console_url(saga: Saga, region: str) -> str:
@@ -276,16 +309,33 @@ def _visit_rows(data: actions.CaseData, mask: Any, now: datetime) -> list[dict[s
     return rows
 
 
+def _compensation_report(timeline: Timeline) -> dict[str, Any]:
+    """Which compensation failed, and what was undone before it."""
+    broken = timeline.failed_compensation
+    if broken is None:
+        return {"failed_compensation": None}
+    done = [
+        v.name
+        for v in timeline.compensation_visits
+        if not v.lane and v.outcome in ("succeeded", "retried") and v.index < broken.index
+    ]
+    return {"failed_compensation": broken, "undone_before": list(dict.fromkeys(done))}
+
+
 @require_GET
 @role_required(VIEWER)
 @vary_on_headers("HX-Request", "HX-Target")
-def case(request: HtmxHttpRequest, kind: str, pk: int) -> HttpResponse:
+def case(request: HtmxHttpRequest, kind: str, key: str) -> HttpResponse:
     """One saga: facts, the timeline (picture and table), its business items, related
     actions; a running saga refreshes itself until it ends."""
     saga_kind = _kind_or_404(kind)
-    saga = Saga.objects.select_related("sagadetail").filter(pk=pk, kind=kind).first()
+    saga, runs = _find_case(kind, key, request.GET.get("run", "").strip())
     if saga is None:
-        raise Http404("No such saga.")
+        # A link from before case pages went by business key named the console id.
+        old = Saga.objects.filter(pk=int(key), kind=kind).first() if key.isdigit() else None
+        if old is not None:
+            return redirect(case_url(old), permanent=True)
+        raise Http404(f"No {saga_kind.singular} {key!r}.")
     registry = get_registry()
     now = timezone.now()
     data = actions.load_case(saga, now=now)
@@ -300,7 +350,7 @@ def case(request: HtmxHttpRequest, kind: str, pk: int) -> HttpResponse:
     )
     items = [
         {
-            "sk": i.get("sk", ""),
+            "sk": i.get(saga_kind.sort_key_attribute, ""),
             "status": i.get(saga_kind.status_attribute, ""),
             "json": pretty(mask(i)),
         }
@@ -325,11 +375,27 @@ def case(request: HtmxHttpRequest, kind: str, pk: int) -> HttpResponse:
         "poll": saga.is_active or timeline.is_running,
         "poll_seconds": POLL_CASE_SECONDS,
         "here": case_url(saga),
+        "runs": runs if len(runs) > 1 else [],
         "last_cause": mask(saga.last_cause) if saga.last_cause else "",
         "input": pretty(mask(parse_json(timeline.input))),
         "output": pretty(mask(parse_json(timeline.output))),
         "data_age": human_duration(now - data.data_as_of) if data.data_as_of else "",
+        **_compensation_report(timeline),
+        "history_url": reverse("sagas:history", args=[saga.kind, saga.business_key])
+        + f"?{urlencode({'run': saga.execution_name})}",
     }
+    definition, definition_error = actions.state_machine_definition(saga)
+    context["graph"] = (
+        graph.layout(
+            definition,
+            timeline,
+            compensation_steps=saga_kind.compensation_steps,
+            notification_steps=saga_kind.notification_steps,
+        )
+        if definition
+        else None
+    )
+    context["graph_error"] = definition_error
     if htmx_target(request) == "case-live":
         return render(request, "sagas/case.html#live", context)
     context.update(
@@ -355,3 +421,57 @@ def case(request: HtmxHttpRequest, kind: str, pk: int) -> HttpResponse:
         }
     )
     return render(request, "sagas/case.html", context)
+
+
+def _masked_event(event: dict[str, Any], mask: Any) -> dict[str, Any]:
+    """One history event as a person may see it: payload strings parsed and masked."""
+    details = {}
+    for name, value in (event.get("details") or {}).items():
+        parsed = parse_json(value) if isinstance(value, str) else value
+        details[name] = mask(parsed)
+    return {**event, "details": details}
+
+
+@require_GET
+@role_required(VIEWER)
+def history(request: HtmxHttpRequest, kind: str, key: str) -> HttpResponse:
+    """Every event of the execution's history, as JSON, masked: to read, copy or download."""
+    saga_kind = _kind_or_404(kind)
+    saga, _ = _find_case(kind, key, request.GET.get("run", "").strip())
+    if saga is None:
+        raise Http404(f"No {saga_kind.singular} {key!r}.")
+    data = actions.load_case(saga)
+    mask = masker(saga_kind.sensitive_fields, request, seeds=[parse_json(data.timeline.input)])
+    detail = getattr(saga, "sagadetail", None)
+    raw = list(detail.history) if detail is not None else []
+    events = [_masked_event(e, mask) for e in raw]
+    if request.GET.get("download"):
+        response = HttpResponse(
+            json.dumps(events, indent=2, ensure_ascii=False), content_type="application/json"
+        )
+        name = f"{saga.kind}-{saga.business_key}-{saga.execution_name}-history.json"
+        response["Content-Disposition"] = f'attachment; filename="{quote(name, safe="-_.")}"'
+        return response
+    rows = [
+        {
+            "e": e,
+            "name": str((e.get("details") or {}).get("name", "")),
+            "json": json.dumps(e, indent=2, ensure_ascii=False),
+        }
+        for e in events
+    ]
+    return render(
+        request,
+        "sagas/history.html",
+        {
+            "kind": saga_kind,
+            "saga": saga,
+            "rows": rows,
+            "case_url": case_url(saga),
+            "download_url": request.path
+            + "?"
+            + urlencode({"run": saga.execution_name, "download": 1}),
+            "all_json": json.dumps(events, indent=2, ensure_ascii=False),
+            "data": data,
+        },
+    )

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q
 
 from opsconsole.audit import log as audit
 from opsconsole.audit.log import Actor
 from opsconsole.aws.clients import AwsEnvironment
 from opsconsole.identity.roles import ADMIN, APPROVER
-from opsconsole.registry import Registry
-from sagas.models import Saga
+from opsconsole.registry import Registry, get_registry
+from sagas.models import Saga, SagaStatus
 
 from ..models import ApprovalRequest
 from .errors import ApprovalError, NotAnApprover, RequestNotFound, facts
@@ -69,6 +72,34 @@ def sagas_by_arn(arns: Iterable[str]) -> dict[str, Saga]:
     if not wanted:
         return {}
     return {s.execution_arn: s for s in Saga.objects.filter(execution_arn__in=wanted)}
+
+
+# Clocks of SQS and Step Functions against each other: a message may carry a sent time a
+# little before its execution's recorded start.
+_CLOCK_SLACK = timedelta(seconds=5)
+
+
+def waiting_saga(kind: str, business_key: str, requested_at: datetime) -> Saga | None:
+    """The saga a message that names only its business key came from: of that kind and
+    key, running when the message was sent (never one that ended before it), preferring
+    one that waits at an approval step, then the newest. None until the sync has it."""
+    registry = get_registry()
+    saga_kind = registry.kind(kind)
+    candidates = list(
+        Saga.objects.filter(
+            kind=kind, business_key=business_key, started_at__lte=requested_at + _CLOCK_SLACK
+        )
+        .filter(Q(stopped_at__isnull=True) | Q(stopped_at__gte=requested_at - _CLOCK_SLACK))
+        .order_by("-started_at", "-id")[:10]
+    )
+    approval_steps = saga_kind.approval_steps if saga_kind else frozenset()
+
+    def waits(saga: Saga) -> bool:
+        return saga.status == SagaStatus.WAITING or (
+            saga.is_active and saga.current_step in approval_steps
+        )
+
+    return next((s for s in candidates if waits(s)), candidates[0] if candidates else None)
 
 
 def refuse(

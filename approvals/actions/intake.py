@@ -23,9 +23,10 @@ from opsconsole.web.formatting import format_amount
 from sagas.models import Saga
 from sagas.parsing import parse_amount, parse_initiator
 
+from .. import domain_events
 from ..crypto import encrypt_token, token_dedup_key
 from ..models import OPEN_STATUSES, ApprovalRequest, ApprovalStatus
-from .common import env_for, sagas_by_arn
+from .common import env_for, sagas_by_arn, waiting_saga
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,12 @@ def parse_message(
         if queue.threshold_path
         else None
     )
-    initiator_type, initiator_id = parse_initiator(document.get("initiator"))
+    initiator_type, initiator_id = parse_initiator(
+        json_path_get(document, queue.initiator_path) if queue.initiator_path else None
+    )
+    correlation_id = (
+        json_path_get(document, queue.correlation_id_path) if queue.correlation_id_path else None
+    )
     requested_at = sent_at or now
     # The state's TimeoutSeconds (registry); a HeartbeatSeconds the message carries is
     # sooner, since the console does not heartbeat.
@@ -124,7 +130,7 @@ def parse_message(
         amount=amount,
         currency=currency[:3],
         threshold=threshold,
-        correlation_id=str(document.get("correlationId") or "")[:128],
+        correlation_id=str(correlation_id or "")[:128],
         initiator_type=initiator_type,
         initiator_id=initiator_id,
         requested_at=requested_at,
@@ -196,7 +202,11 @@ def _collect_queue(
             parsed.append((message, p))
         sagas = sagas_by_arn(p.execution_arn for _, p in parsed)
         for message, p in parsed:
-            created = _store(queue, message.message_id, p, sagas.get(p.execution_arn))
+            saga = sagas.get(p.execution_arn) if p.execution_arn else None
+            if saga is None and not p.execution_arn:
+                # Only the business key: the saga of that key waiting at an approval step.
+                saga = waiting_saga(queue.kind, p.business_key, p.requested_at)
+            created = _store(queue, message.message_id, p, saga)
             if created:
                 result.created += 1
             else:
@@ -216,7 +226,8 @@ def _store(queue: ApprovalQueue, message_id: str, p: ParsedMessage, saga: Saga |
     try:
         with transaction.atomic():
             req = ApprovalRequest.objects.create(
-                **{f: getattr(p, f) for f in _STORED_AS_SENT},
+                **{f: getattr(p, f) for f in _STORED_AS_SENT if f != "execution_arn"},
+                execution_arn=p.execution_arn or (saga.execution_arn if saga else ""),
                 saga=saga,
                 kind=queue.kind,
                 queue_name=queue.name,
@@ -227,6 +238,7 @@ def _store(queue: ApprovalQueue, message_id: str, p: ParsedMessage, saga: Saga |
                 dedup_key=dedup,
                 message_id=message_id[:128],
             )
+            domain_events.requested(req)
     except IntegrityError:
         # Another worker stored the same message a moment ago.
         return False

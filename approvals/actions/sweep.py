@@ -20,7 +20,7 @@ from sagas.models import ACTIVE_STATUSES, Saga, SagaStatus
 
 from ..models import OPEN_STATUSES, ApprovalRequest, ApprovalStatus
 from . import decisions
-from .common import env_for, get_request, sagas_by_arn
+from .common import env_for, get_request, sagas_by_arn, waiting_saga
 
 logger = logging.getLogger(__name__)
 
@@ -90,20 +90,33 @@ def retry_pending_sends(limit: int = 50) -> int:
 
 
 def link_sagas() -> int:
-    """Attach requests to their saga once the read model has synced it."""
+    """Attach requests to their saga once the read model has synced it: by execution ARN,
+    or, for a message that carried only its business key, the saga of that kind and key
+    that was waiting for it (whose ARN, correlation id and initiator the request takes)."""
     unlinked = list(
         ApprovalRequest.objects.filter(saga__isnull=True)
-        .exclude(execution_arn="")
         .filter(status__in=(*OPEN_STATUSES, ApprovalStatus.SENDING))
-        .values_list("pk", "execution_arn", "requested_by")[:500]
+        .values_list(
+            "pk",
+            "execution_arn",
+            "requested_by",
+            "kind",
+            "business_key",
+            "requested_at",
+            "correlation_id",
+        )[:500]
     )
-    sagas = sagas_by_arn(arn for _, arn, _ in unlinked)
+    sagas = sagas_by_arn(row[1] for row in unlinked)
     linked = 0
-    for pk, arn, requested_by in unlinked:
-        saga = sagas.get(arn)
+    for pk, arn, requested_by, kind, business_key, requested_at, correlation_id in unlinked:
+        saga = sagas.get(arn) if arn else waiting_saga(kind, business_key, requested_at)
         if saga is None:
             continue
         updates: dict[str, Any] = {"saga": saga}
+        if not arn:
+            updates["execution_arn"] = saga.execution_arn
+        if not correlation_id and saga.correlation_id:
+            updates["correlation_id"] = saga.correlation_id
         if not requested_by and saga.initiator_id:
             updates["requested_by"] = saga.initiator_id
             updates["requested_by_type"] = saga.initiator_type
@@ -165,6 +178,7 @@ _SAGA_TERMINAL_TO_SFN: dict[str, str] = {
     SagaStatus.FAILED: "FAILED",
     SagaStatus.SUCCEEDED: "SUCCEEDED",
     SagaStatus.COMPENSATED: "SUCCEEDED",
+    SagaStatus.COMPENSATION_FAILED: "FAILED",
 }
 
 

@@ -163,6 +163,30 @@ def describe_replay(name: str, env: AwsEnvironment | None = None) -> Replay:
     )
 
 
+@dataclass(frozen=True)
+class PutOutcome:
+    """Per entry, in the order given: the new event id, or AWS's error code and message."""
+
+    event_ids: list[str | None]
+    errors: list[str | None]
+
+
+@aws_call("PutEvents")
+def put_entries(
+    bus: str, entries: list[dict[str, Any]], env: AwsEnvironment | None = None
+) -> PutOutcome:
+    """Put up to 10 prepared entries (Source, DetailType, Detail, Resources) on `bus` again."""
+    request = [{**e, "EventBusName": bus} for e in entries[:PUT_EVENTS_BATCH]]
+    response = client("events", env).put_events(Entries=request)
+    ids: list[str | None] = []
+    errors: list[str | None] = []
+    for result in response.get("Entries", []):
+        ids.append(result.get("EventId"))
+        code = result.get("ErrorCode")
+        errors.append(f"{code}: {result.get('ErrorMessage', '')}" if code else None)
+    return PutOutcome(ids, errors)
+
+
 @aws_call("CancelReplay")
 def cancel_replay(name: str, env: AwsEnvironment | None = None) -> str:
     """Ask AWS to stop a running replay (what was replayed stays replayed); return its state."""

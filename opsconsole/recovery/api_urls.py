@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import job_api
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("jobs/<int:pk>/pause/", job_api.JobPause.as_view(), name="api-job-pause"),
     path("jobs/<int:pk>/resume/", job_api.JobResume.as_view(), name="api-job-resume"),
     path("jobs/<int:pk>/cancel/", job_api.JobCancel.as_view(), name="api-job-cancel"),
+    path("", include("opsconsole.recovery.dlq.api_urls")),
 ]
 
 # Execution recovery and archive replays.

@@ -18,6 +18,8 @@ class QueueDepth(models.Model):
     read_at = models.DateTimeField(null=True)  # when the numbers were last read successfully
     checked_at = models.DateTimeField()  # when we last tried
     error = models.CharField(max_length=300, blank=True, default="")
+    retention_seconds = models.IntegerField(null=True)  # how long the DLQ keeps a message
+    sources = models.JSONField(default=list)  # URLs of the queues whose redrive names it
 
     def __str__(self) -> str:
         return f"{self.queue}: {self.visible}"
@@ -139,6 +141,65 @@ class JobItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.state})"
+
+
+# --- dead letters ----------------------------------------------------------------------
+# A snapshot of every dead letter the console has seen. SQS cannot be searched and cannot be
+# peeked; so each look at a DLQ keeps what it saw, and search, the message page and the case
+# page read these rows without calling AWS. A row outlives its message: it stays, marked,
+# once the message was sent back, deleted or expired.
+
+
+class DeadLetter(models.Model):
+    PRESENT = "present"  # in the DLQ at the last look
+    GONE = "gone"  # not found at a later full look (consumed elsewhere or expired)
+    REDRIVEN = "redriven"  # sent back by the console
+    DELETED = "deleted"  # deleted by the console, with who and why
+    STATES = [(s, s) for s in (PRESENT, GONE, REDRIVEN, DELETED)]
+
+    dlq = models.CharField(max_length=100)  # the registry's DLQ name
+    queue = models.CharField(max_length=255)
+    mechanism = models.CharField(max_length=32)
+    kind = models.CharField(max_length=40, blank=True, default="")
+    message_id = models.CharField(max_length=128)
+    body = models.TextField(blank=True, default="")
+    body_size = models.PositiveIntegerField(default=0)
+    body_format = models.CharField(max_length=8, default="text")  # json | text | binary
+    attributes = models.JSONField(default=dict)  # SQS system attributes
+    message_attributes = models.JSONField(default=dict)
+    business_key = models.CharField(max_length=200, blank=True, default="")
+    correlation_id = models.CharField(max_length=128, blank=True, default="")
+    causation_id = models.CharField(max_length=128, blank=True, default="")
+    error_code = models.CharField(max_length=128, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    receive_count = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)  # the original enqueue time
+    first_received_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=STATES, default=PRESENT)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+    state_by = models.CharField(max_length=255, blank=True, default="")
+    state_reason = models.TextField(blank=True, default="")
+    ticket = models.CharField(max_length=64, blank=True, default="")
+    # A redrive's hold on the message: SQS deletes by receipt handle, valid while held.
+    receipt_handle = models.TextField(blank=True, default="")
+    held_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dlq", "message_id"], name="deadletter_dlq_message")
+        ]
+        indexes = [
+            models.Index(fields=["business_key", "-last_seen_at"], name="deadletter_bkey"),
+            models.Index(fields=["correlation_id", "-last_seen_at"], name="deadletter_corr"),
+            models.Index(fields=["message_id"], name="deadletter_msgid"),
+            models.Index(fields=["error_code", "-last_seen_at"], name="deadletter_error"),
+            models.Index(fields=["dlq", "state", "sent_at"], name="deadletter_dlq_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dlq}/{self.message_id}"
 
 
 # --- execution recovery: one row per action taken on a saga ------------------------------

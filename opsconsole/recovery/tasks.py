@@ -11,6 +11,14 @@ def poll_dlq_depths() -> int:
     return actions.poll_dlq_depths()
 
 
+@shared_task(name="opsconsole.recovery.tasks.snapshot_dead_letters", ignore_result=True)
+def snapshot_dead_letters() -> int:
+    """Read (and put back) the messages of every DLQ that holds some, keeping snapshots."""
+    from .dlq.actions import snapshot_all
+
+    return snapshot_all()
+
+
 @shared_task(
     name="opsconsole.recovery.tasks.verify_recovery_actions", ignore_result=True, acks_late=True
 )

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import job_views, views
 from .executions import views as executions
@@ -12,6 +12,7 @@ urlpatterns = [
     path("jobs/<int:pk>/pause/", job_views.job_pause, name="job_pause"),
     path("jobs/<int:pk>/resume/", job_views.job_resume, name="job_resume"),
     path("jobs/<int:pk>/cancel/", job_views.job_cancel, name="job_cancel"),
+    path("dlq/", include("opsconsole.recovery.dlq.urls")),
     # Execution recovery: the case page's panel and one page per action.
     path("sagas/<int:saga_id>/", executions.saga_panel, name="saga_panel"),
     path("sagas/<int:saga_id>/<slug:action>/", executions.act, name="saga_action"),

@@ -35,7 +35,7 @@ def _audit(req) -> list[tuple[str, str, str]]:
 def test_it_audits_a_viewers_refused_approval_once_under_one_name(viewer_client, gateway, door):
     req = make_request()
 
-    response = door(viewer_client, req, {"decision": "approve"})
+    response = door(viewer_client, req, {"decision": "approve", "confirmed": "1"})
 
     assert response.status_code == 403
     assert _audit(req) == [("approval.approve", "refused", "approval.not_an_approver")]
@@ -58,7 +58,7 @@ def test_it_audits_the_initiators_refused_approval_once(db, gateway, door):
     anna = make_user("approver", username="anna", email="anna.approver@example.com")
     req = make_request(requested_by="anna.approver@example.com")
 
-    response = door(signed_in_client(anna), req, {"decision": "approve"})
+    response = door(signed_in_client(anna), req, {"decision": "approve", "confirmed": "1"})
 
     assert response.status_code == 403
     assert _audit(req) == [("approval.approve", "refused", "approval.self_approval")]
@@ -69,8 +69,8 @@ def test_it_says_the_same_on_the_page_and_in_the_api_when_already_decided(client
         status=ApprovalStatus.APPROVED, decision="approve", decided_by="ben@example.com"
     )
 
-    page = _page(clients_by_role["approver"], req, {"decision": "approve"})
-    api = _api(clients_by_role["admin"], req, {"decision": "approve"})
+    page = _page(clients_by_role["approver"], req, {"decision": "approve", "confirmed": "1"})
+    api = _api(clients_by_role["admin"], req, {"decision": "approve", "confirmed": "1"})
 
     assert page.status_code == api.status_code == 409
     body = api.json()
@@ -94,7 +94,9 @@ def test_it_names_the_missing_reason_as_a_field_error_in_the_api(approver_client
 
 def test_it_answers_an_unknown_request_with_a_problem_404(approver_client):
     response = approver_client.post(
-        "/api/v1/approvals/999999/decision/", {"decision": "approve"}, "application/json"
+        "/api/v1/approvals/999999/decision/",
+        {"decision": "approve", "confirmed": "1"},
+        "application/json",
     )
     assert response.status_code == 404
     assert response.json()["code"] == "approval.not_found"

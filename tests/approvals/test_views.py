@@ -92,7 +92,13 @@ def test_it_approves_from_the_request_page_and_shows_the_outcome(approver_client
 
     response = approver_client.post(
         f"/approvals/{req.pk}/decide/",
-        {"decision": "approve", "comment": "fine", "ticket": "CHG-1", "idempotency_key": "k"},
+        {
+            "decision": "approve",
+            "confirmed": "1",
+            "comment": "fine",
+            "ticket": "CHG-1",
+            "idempotency_key": "k",
+        },
         follow=True,
     )
 
@@ -113,7 +119,7 @@ def test_it_approves_from_the_request_page_and_shows_the_outcome(approver_client
 
 def test_it_answers_a_double_click_with_the_first_result(approver_client, gateway):
     req = make_request()
-    form = {"decision": "approve", "idempotency_key": "same-render"}
+    form = {"decision": "approve", "confirmed": "1", "idempotency_key": "same-render"}
     approver_client.post(f"/approvals/{req.pk}/decide/", form)
     response = approver_client.post(f"/approvals/{req.pk}/decide/", form, follow=True)
 
@@ -123,10 +129,12 @@ def test_it_answers_a_double_click_with_the_first_result(approver_client, gatewa
 
 def test_it_tells_a_second_approver_who_decided_first(clients_by_role, gateway):
     req = make_request()
-    clients_by_role["admin"].post(f"/approvals/{req.pk}/decide/", {"decision": "approve"})
+    clients_by_role["admin"].post(
+        f"/approvals/{req.pk}/decide/", {"decision": "approve", "confirmed": "1"}
+    )
 
     response = clients_by_role["approver"].post(
-        f"/approvals/{req.pk}/decide/", {"decision": "approve"}
+        f"/approvals/{req.pk}/decide/", {"decision": "approve", "confirmed": "1"}
     )
 
     assert response.status_code == 409
@@ -155,7 +163,9 @@ def test_it_refuses_the_initiator_on_the_page(db, gateway):
     assert "you may not approve it" in page
     assert 'value="approve"' not in page
 
-    response = client.post(f"/approvals/{req.pk}/decide/", {"decision": "approve"})
+    response = client.post(
+        f"/approvals/{req.pk}/decide/", {"decision": "approve", "confirmed": "1"}
+    )
     assert response.status_code == 403
     assert "may not approve" in response.content.decode()
     assert gateway.success == []
@@ -163,7 +173,9 @@ def test_it_refuses_the_initiator_on_the_page(db, gateway):
 
 def test_it_refuses_a_viewer_and_audits_the_attempt(viewer_client, gateway):
     req = make_request()
-    response = viewer_client.post(f"/approvals/{req.pk}/decide/", {"decision": "approve"})
+    response = viewer_client.post(
+        f"/approvals/{req.pk}/decide/", {"decision": "approve", "confirmed": "1"}
+    )
     assert response.status_code == 403
     assert AuditEvent.objects.filter(actor="viewer@example.com", result="refused").exists()
     assert gateway.success == []
@@ -173,7 +185,9 @@ def test_it_refuses_a_viewer_and_audits_the_attempt(viewer_client, gateway):
 def test_it_updates_the_decision_panel_in_place_under_htmx(approver_client, gateway):
     req = make_request(kind="closures", business_key="77", amount=None)
     response = approver_client.post(
-        f"/approvals/{req.pk}/decide/", {"decision": "approve"}, HTTP_HX_REQUEST="true"
+        f"/approvals/{req.pk}/decide/",
+        {"decision": "approve", "confirmed": "1"},
+        HTTP_HX_REQUEST="true",
     )
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="decision-panel"')
@@ -188,7 +202,7 @@ def test_it_says_a_decision_is_waiting_to_be_sent_when_aws_is_down(approver_clie
     gateway.raise_on_success = AwsUnavailable("AWS endpoint unreachable")
     req = make_request()
     response = approver_client.post(
-        f"/approvals/{req.pk}/decide/", {"decision": "approve"}, follow=True
+        f"/approvals/{req.pk}/decide/", {"decision": "approve", "confirmed": "1"}, follow=True
     )
     assert response.status_code == 200
     assert "retried automatically" in response.content.decode()
@@ -249,7 +263,7 @@ def test_it_serves_the_case_page_panel_for_a_saga(viewer_client):
     # Without JavaScript the case page links here: a whole page, with the way back.
     page = viewer_client.get(f"/approvals/saga/{saga.pk}/panel/").content.decode()
     assert "<html" in page and 'id="approvals-panel"' in page
-    assert f'href="/sagas/orders/{saga.pk}/"' in page
+    assert f'href="/sagas/orders/{saga.business_key}/?run={saga.execution_name}"' in page
     assert viewer_client.get("/approvals/saga/999999/panel/").status_code == 404
 
 
@@ -260,7 +274,9 @@ def test_it_never_shows_or_logs_the_task_token(approver_client, gateway, caplog)
     pages = [
         approver_client.get("/approvals/"),
         approver_client.get(f"/approvals/{req.pk}/"),
-        approver_client.post(f"/approvals/{req.pk}/decide/", {"decision": "approve"}, follow=True),
+        approver_client.post(
+            f"/approvals/{req.pk}/decide/", {"decision": "approve", "confirmed": "1"}, follow=True
+        ),
         approver_client.get("/approvals/?tab=history"),
         approver_client.get("/api/v1/approvals/"),
         approver_client.get(f"/api/v1/approvals/{req.pk}/"),
@@ -290,7 +306,9 @@ def test_it_keeps_a_token_that_aws_echoes_in_an_error_out_of_pages_api_and_audit
     approver = clients_by_role["approver"]
     admin = clients_by_role["admin"]
     responses = [
-        approver.post(f"/approvals/{req.pk}/decide/", {"decision": "approve"}, follow=True),
+        approver.post(
+            f"/approvals/{req.pk}/decide/", {"decision": "approve", "confirmed": "1"}, follow=True
+        ),
         approver.get(f"/approvals/{req.pk}/"),
         approver.get("/approvals/"),
         approver.get(f"/api/v1/approvals/{req.pk}/"),
@@ -335,7 +353,7 @@ def test_it_shows_the_saga_context_on_the_request_page(approval_world, approver_
     assert "order 6842, 1,240.00 EUR, above the 1,000 threshold" in html
     assert re.search(r'<li class="current"><span>AwaitApproval</span>', html)
     assert "PENDING" in html  # the order's META item in DynamoDB
-    assert f'href="/sagas/orders/{saga.pk}/"' in html
+    assert f'href="/sagas/orders/{saga.business_key}/?run={saga.execution_name}"' in html
 
 
 def test_it_renders_the_inbox_with_a_constant_number_of_queries(approver_client):

@@ -7,7 +7,7 @@ Every URL name in the resolver needs an entry. Each app declares its own, keyed 
 
     URL_PERMISSIONS = {
         "sagas:list": page("viewer", kwargs={"kind": "orders"}),
-        "sagas:detail": page("viewer", kwargs={"kind": "orders", "pk": 999999}, ok=404),
+        "sagas:detail": page("viewer", kwargs={"kind": "orders", "key": "999999"}, ok=404),
         "approvals:decide": page("approver", method="POST", kwargs=make_request, ok=302),
         "api-approvals": api("viewer"),
     }

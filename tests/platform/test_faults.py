@@ -133,14 +133,14 @@ def test_it_shows_a_case_page_that_was_never_cached_within_two_seconds(viewer_cl
 
     saga = make_saga("orders", "8842", "running")
     viewer_client.get("/sagas/orders/")  # warm: templates compiled, URLconf loaded
-    first, took = _timed(lambda: viewer_client.get(f"/sagas/orders/{saga.pk}/"))
+    first, took = _timed(lambda: viewer_client.get(f"/sagas/orders/{saga.business_key}/"))
     assert first.status_code == 200
     assert took < BUDGET_SECONDS, f"case page took {took:.1f}s with AWS {broken_aws}"
     assert "8842" in first.content.decode()
     # Unreachable: the circuit is open now, and the next page does not call at all until it
     # probes again. Throttled: AWS answered, so the circuit stays closed.
     assert ("stepfunctions in demo" in clients.open_circuits()) is (broken_aws != "throttling")
-    second, again = _timed(lambda: viewer_client.get(f"/sagas/orders/{saga.pk}/"))
+    second, again = _timed(lambda: viewer_client.get(f"/sagas/orders/{saga.business_key}/"))
     assert second.status_code == 200 and again < BUDGET_SECONDS
 
 
@@ -210,7 +210,9 @@ def test_it_names_what_is_unreachable_on_every_page_while_the_circuit_is_open(
     _point_aws_at(settings, refusing)
     saga = make_saga("orders", "8842", "running")
     assert "AWS is not answering" not in viewer_client.get("/").content.decode()
-    viewer_client.get(f"/sagas/orders/{saga.pk}/")  # finds AWS refusing: the circuit opens
+    viewer_client.get(
+        f"/sagas/orders/{saga.business_key}/"
+    )  # finds AWS refusing: the circuit opens
     home = viewer_client.get("/").content.decode()
     assert "AWS is not answering" in home and "stepfunctions in demo" in home
     clients.reset_clients()

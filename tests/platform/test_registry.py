@@ -72,17 +72,17 @@ def test_it_names_file_and_line_of_a_syntax_error(tmp_path):
 
 
 def test_it_names_a_missing_required_field(tmp_path):
-    err = error_for(tmp_path, MINIMAL.replace("    table: orders\n", ""))
-    assert err.field_name == "saga_kinds[0].table"
+    err = error_for(tmp_path, MINIMAL.replace("    state_machine: OrderFulfillment\n", ""))
+    assert err.field_name == "saga_kinds[0].state_machine"
     assert "required" in err.reason
     assert err.line == 5
 
 
 def test_it_says_file_line_and_field_in_one_message(tmp_path):
-    path = write(tmp_path, MINIMAL.replace("    table: orders\n", ""))
+    path = write(tmp_path, MINIMAL.replace("    state_machine: OrderFulfillment\n", ""))
     with pytest.raises(RegistryError) as caught:
         load(path)
-    assert str(caught.value) == f"{path}:5: saga_kinds[0].table: is required"
+    assert str(caught.value) == f"{path}:5: saga_kinds[0].state_machine: is required"
 
 
 def test_it_names_an_unknown_top_level_section_and_its_line(tmp_path):
@@ -102,10 +102,12 @@ def test_it_has_each_section_parsed_by_the_app_that_owns_it():
     }
     assert owners == {
         "saga_kinds": "sagas",
+        "saga_sync": "sagas",
         "approval_queues": "approvals",
         "dlqs": "recovery",
         "archives": "recovery",
         "alert_rules": "monitoring",
+        "notification_channels": "integrations",
     }
 
 
@@ -212,7 +214,7 @@ def test_it_stops_a_management_command_with_the_message_not_a_traceback(tmp_path
 
     from opsconsole.settings import child_env
 
-    bad = write(tmp_path, MINIMAL.replace("    table: orders\n", ""))
+    bad = write(tmp_path, MINIMAL.replace("    state_machine: OrderFulfillment\n", ""))
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         env=child_env(OPSCONSOLE_REGISTRY=str(bad), DJANGO_SETTINGS_MODULE="tests.settings"),
@@ -222,7 +224,7 @@ def test_it_stops_a_management_command_with_the_message_not_a_traceback(tmp_path
         timeout=60,
     )
     assert result.returncode != 0
-    assert f"{bad}:5: saga_kinds[0].table: is required" in result.stderr
+    assert f"{bad}:5: saga_kinds[0].state_machine: is required" in result.stderr
     assert "Traceback" not in result.stderr
 
 

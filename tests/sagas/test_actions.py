@@ -34,7 +34,7 @@ def test_it_reads_a_finished_history_once_and_never_again(
     assert detail.history_complete and detail.history_event_count == first.timeline.event_count
     aws_calls.clear()
 
-    response = viewer_client.get(f"/sagas/orders/{saga.pk}/")
+    response = viewer_client.get(f"/sagas/orders/{saga.business_key}/")
 
     assert aws_calls["GetExecutionHistory"] == 0
     html = response.content.decode()
@@ -51,7 +51,7 @@ def test_it_follows_a_waiting_order_until_its_approval_ends_it(seeded, viewer_cl
     data = actions.load_case(saga)
     assert data.timeline.callback_pending
     assert not SagaDetail.objects.get(saga=saga).history_complete
-    page = viewer_client.get(f"/sagas/orders/{saga.pk}/").content.decode()
+    page = viewer_client.get(f"/sagas/orders/{saga.business_key}/").content.decode()
     assert "data-polling" in page and "Running; now in AwaitApproval" in page
     assert "[task token hidden]" in page or "taskToken" not in page
 
@@ -68,7 +68,7 @@ def test_it_follows_a_waiting_order_until_its_approval_ends_it(seeded, viewer_cl
     )
 
     live = viewer_client.get(
-        f"/sagas/orders/{saga.pk}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="case-live"
+        f"/sagas/orders/{saga.business_key}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="case-live"
     ).content.decode()
 
     assert "data-polling" not in live  # it ended: the page stops polling

@@ -42,7 +42,7 @@ def test_it_lists_sagas_with_filters_and_a_cursor(ticketing):
     assert len(body["results"]) == 30 and body["next"] is None
     first = body["results"][0]
     assert first["business_key"] == "101" and first["ref"] == "orders:101"
-    assert first["url"].endswith(f"/sagas/orders/{first['id']}/")
+    assert "/sagas/orders/101/?run=" in first["url"]
     page = ticketing.get("/api/v1/sagas/", {"kind": "orders", "page_size": 25}).json()
     assert len(page["results"]) == 25 and page["next"]
     rest = ticketing.get(page["next"]).json()
@@ -96,7 +96,11 @@ def test_it_returns_the_timeline_a_ticket_can_show(ticketing):
     body = ticketing.get(f"/api/v1/sagas/orders:{saga.business_key}/timeline/").json()
     # The saga's status, in the API's one vocabulary (not Step Functions' FAILED).
     assert body["status"] == "compensated" and body["failed_step"] == "ChargePayment"
-    assert body["execution_error"]
+    # The terminal error and its cause, as the case page shows them (not the AWS read's).
+    assert body["error"] and body["error"] == body["execution_error"]
+    assert body["cause"]
+    assert body["stale_reason"] == ""
+    assert body["failed_compensation_step"] is None
     assert body["compensation_steps_run"][:1] == ["ReleaseInventory"]
     charge = next(s for s in body["steps"] if s["name"] == "ChargePayment")
     assert charge["outcome"] == "caught" and charge["caught_to"] == "ReleaseInventory"
@@ -146,7 +150,9 @@ def test_it_links_a_saga_to_its_timeline_and_case_page(ticketing):
     links = body["links"]
     assert links["self"] == f"http://testserver/api/v1/sagas/{saga.pk}/"
     assert links["timeline"] == f"http://testserver/api/v1/sagas/{saga.pk}/timeline/"
-    assert links["case"] == body["url"] and links["case"].endswith(f"/sagas/orders/{saga.pk}/")
+    assert (
+        links["case"] == body["url"] and f"/sagas/orders/{saga.business_key}/?run=" in links["case"]
+    )
     assert ticketing.get(links["timeline"]).json()["saga"] == saga.pk
     assert body["approval_requests"] == []
 

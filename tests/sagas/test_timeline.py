@@ -194,8 +194,12 @@ def test_it_says_a_closure_failed_in_billing_after_three_retries():
     assert billing.retries == 3
     assert billing.caught_to == "PublishCriticalAlert"
     assert tl.error == "AccountClosureFailed"
-    assert [v.name for v in tl.compensation_visits] == ["PublishCriticalAlert", "ClosureFailed"]
+    # The critical alert only tells someone: the closure was not compensated.
+    assert tl.compensation_visits == ()
+    assert [v.name for v in tl.notification_visits] == ["PublishCriticalAlert"]
     assert tl.failure.name == "HandleBilling"
+    assert "compensated" not in tl.summary()
+    assert "notified: PublishCriticalAlert" in tl.summary()
 
 
 def test_it_says_a_legal_hold_stopped_the_anonymization():
@@ -267,9 +271,46 @@ def test_it_draws_one_bar_per_visit_with_retry_ticks_inside_the_picture():
     g = gantt(tl, now)
     assert len(g.bars) == len(tl.visits)
     billing = next(b for b in g.bars if b.visit.name == "HandleBilling")
-    assert len(billing.ticks) == 4
+    # Four attempts: three retries, so three ticks (none after the last attempt).
+    assert len(billing.ticks) == 3
     assert "o-caught" in billing.css
-    comp = next(b for b in g.bars if b.visit.name == "PublishCriticalAlert")
-    assert "comp" in comp.css.split()
+    alert = next(b for b in g.bars if b.visit.name == "PublishCriticalAlert")
+    assert "notify" in alert.css.split()
     for b in g.bars:
         assert g.label_width <= b.x <= g.width and b.x + b.width <= g.width + 2
+
+
+def test_it_compresses_a_day_long_wait_so_the_steps_after_it_stay_readable():
+    events = [
+        ev(1, 0, "ExecutionStarted", 0, input="{}"),
+        ev(2, 1, "TaskStateEntered", 0, name="AwaitApproval", input="{}"),
+        ev(3, 2, "TaskScheduled", 0, resource="sendMessage.waitForTaskToken", resourceType="sqs"),
+        ev(4, 3, "TaskSucceeded", 86400, output="{}"),
+        ev(5, 4, "TaskStateExited", 86400, name="AwaitApproval", output="{}"),
+    ]
+    n = 5
+    for i in range(9):
+        at = 86400 + i * 2
+        events += [
+            ev(n + 1, n, "PassStateEntered", at, name=f"Step{i}", input="{}"),
+            ev(n + 2, n + 1, "PassStateExited", at + 2, name=f"Step{i}", output="{}"),
+        ]
+        n += 2
+    events.append(ev(n + 1, n, "ExecutionSucceeded", 86418, output="{}"))
+    tl = build_timeline(events)
+    g = gantt(tl, tl.ended_at)
+    assert len(g.gaps) == 1 and "idle" in g.gaps[0].label and g.gaps[0].seconds >= 86000
+    steps = [b for b in g.bars if b.visit.name.startswith("Step")]
+    # Nine 2-second steps share the width a linear scale would have crushed into a pixel.
+    assert all(b.width > 50 for b in steps)
+    # The axis is on top, its labels inside the picture; every row is drawn.
+    assert len(g.bars) == len(tl.visits) == 10
+    assert g.axis[-1][2] == "end" and g.axis[-1][0] <= g.width
+    assert all(b.y >= g.top for b in g.bars)
+
+
+def test_it_draws_no_retry_tick_on_a_step_with_one_attempt():
+    tl = recorded("order_declined")
+    g = gantt(tl, tl.ended_at)
+    charge = next(b for b in g.bars if b.visit.name == "ChargePayment")
+    assert len(charge.visit.attempts) == 1 and charge.ticks == ()

@@ -222,7 +222,7 @@ def test_it_finds_a_saga_by_any_id_and_opens_a_single_hit(viewer_client):
     saga = make_saga("orders", "8842", SagaStatus.WAITING, ticket="INC42")
     make_saga("closures", "77", SagaStatus.WAITING, correlation_id="corr-shared")
     make_saga("orders", "9001", SagaStatus.SUCCEEDED, correlation_id="corr-shared")
-    case = f"/sagas/orders/{saga.pk}/"
+    case = f"/sagas/orders/{saga.business_key}/?run={saga.execution_name}"
     for q in ("8842", "ORDER#8842", "INC42", "corr-orders-8842", saga.execution_name):
         response = viewer_client.get("/sagas/search/", {"q": q})
         assert response.status_code == 302 and response["Location"] == case, q
@@ -257,7 +257,7 @@ def test_it_shows_a_compensated_order_with_its_compensation_steps_from_the_cache
 ):
     synced()
     saga = saga_from_history("order_declined", business_status="CANCELLED_COMPENSATED")
-    url = f"/sagas/orders/{saga.pk}/"
+    url = f"/sagas/orders/{saga.business_key}/"
     response = viewer_client.get(url)
     assert response.status_code == 200
     html = response.content.decode()
@@ -291,7 +291,7 @@ def test_it_shows_a_waiting_order_that_refreshes_itself_and_its_approval_slot(
     from opsconsole.aws import dynamodb
 
     monkeypatch.setattr(dynamodb, "query_partition", unreachable)
-    response = viewer_client.get(f"/sagas/orders/{saga.pk}/")
+    response = viewer_client.get(f"/sagas/orders/{saga.business_key}/")
     html = response.content.decode()
     assert response.status_code == 200
     assert "data-aws-banner" in html and "AWS could not be reached" in html
@@ -299,7 +299,7 @@ def test_it_shows_a_waiting_order_that_refreshes_itself_and_its_approval_slot(
     assert "data-polling" in html and 'hx-trigger="every' in html
     assert "/approvals/saga/" in html  # the approvals panel slot
     live = viewer_client.get(
-        f"/sagas/orders/{saga.pk}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="case-live"
+        f"/sagas/orders/{saga.business_key}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="case-live"
     )
     assert live.content.decode().lstrip().startswith('<div id="case-live"')
 
@@ -335,7 +335,7 @@ def test_it_lists_console_actions_on_the_saga(viewer_client):
         correlation_id="another-saga",
         ticket="INC99",
     )
-    html = viewer_client.get(f"/sagas/orders/{saga.pk}/").content.decode()
+    html = viewer_client.get(f"/sagas/orders/{saga.business_key}/").content.decode()
     assert "redrive_execution" in html and "payments fixed" in html
     # What was done to its approval request belongs to the saga too (same correlation id).
     assert "anna.approver@example.com" in html and "INC42" in html
@@ -344,7 +344,7 @@ def test_it_lists_console_actions_on_the_saga(viewer_client):
 
 def test_it_answers_404_for_a_saga_of_another_kind(viewer_client):
     saga = make_saga("closures", "77")
-    assert viewer_client.get(f"/sagas/orders/{saga.pk}/").status_code == 404
+    assert viewer_client.get(f"/sagas/orders/{saga.business_key}/").status_code == 404
 
 
 def test_it_keeps_a_custom_time_range_in_the_form(viewer_client):
@@ -354,3 +354,49 @@ def test_it_keeps_a_custom_time_range_in_the_form(viewer_client):
     ).content.decode()
     assert 'name="since" value="2026-01-01T10:00"' in html
     assert 'name="until" value="2026-01-02T09:30"' in html
+
+
+# --- deep links by what people type ----------------------------------------------------
+
+
+def test_it_opens_an_order_by_the_business_key_in_the_url(viewer_client):
+    synced()
+    make_saga("orders", "8842", SagaStatus.WAITING)
+    wanted = make_saga("orders", "8843", SagaStatus.COMPENSATED)
+    # A business key that is also another saga's console id is that business key.
+    other = make_saga("orders", str(wanted.pk), SagaStatus.SUCCEEDED)
+    assert viewer_client.get(f"/sagas/orders/{wanted.pk}/").context["saga"].pk == other.pk
+    response = viewer_client.get("/sagas/orders/8843/")
+    assert response.status_code == 200
+    assert response.context["saga"].pk == wanted.pk
+    assert "Order 8843" in response.content.decode()
+    assert viewer_client.get("/sagas/orders/no-such-order/").status_code == 404
+
+
+def test_it_lists_every_run_of_a_key_and_opens_the_one_asked_for(viewer_client):
+    synced()
+    now = timezone.now()
+    old = make_saga("orders", "8843", SagaStatus.FAILED, started=now - timedelta(hours=2))
+    new = make_saga("orders", "8843", SagaStatus.SUCCEEDED, started=now - timedelta(minutes=5))
+    newest = viewer_client.get("/sagas/orders/8843/")
+    assert newest.context["saga"].pk == new.pk
+    html = newest.content.decode()
+    assert "data-runs" in html and f"?run={old.execution_name}" in html
+    older = viewer_client.get(f"/sagas/orders/8843/?run={old.execution_name}")
+    assert older.context["saga"].pk == old.pk
+
+
+def test_it_redirects_an_old_link_by_console_id(viewer_client):
+    synced()
+    saga = make_saga("orders", "8843", SagaStatus.COMPENSATED)
+    response = viewer_client.get(f"/sagas/orders/{saga.pk}/")
+    assert response.status_code == 301
+    assert response["Location"] == f"/sagas/orders/8843/?run={saga.execution_name}"
+
+
+def test_it_takes_kind_colon_key_in_the_header_search(viewer_client):
+    synced()
+    make_saga("orders", "8843", SagaStatus.COMPENSATED)
+    response = viewer_client.get("/sagas/search/", {"q": "orders:8843"})
+    assert response.status_code == 302 and response["Location"] == "/sagas/orders/8843/"
+    assert viewer_client.get(response["Location"]).status_code == 200

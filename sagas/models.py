@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 
@@ -123,6 +125,15 @@ class Saga(NamedByBusinessKey, models.Model):
             if before is not None and before != touched[0]:
                 touched.append(before)
             refresh_buckets(touched)
+
+    def get_absolute_url(self) -> str:
+        """The case page by business key, naming this run (a key may have several); "" for
+        a key no URL can carry."""
+        try:
+            base = reverse("sagas:detail", args=[self.kind, self.business_key])
+        except NoReverseMatch:
+            return ""
+        return f"{base}?{urlencode({'run': self.execution_name})}"
 
     @property
     def is_active(self) -> bool:

@@ -15,9 +15,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 
 from opsconsole import events
 from opsconsole.audit import log as audit
@@ -58,12 +56,7 @@ def sagas_for_ticket(number: str) -> QuerySet[Saga]:
 
 
 def _case_url(saga: Saga) -> str:
-    """The case page by business key, naming the run (as sagas.views.case_url)."""
-    try:
-        base = reverse("sagas:detail", args=[saga.kind, saga.business_key])
-    except NoReverseMatch:
-        return ""
-    return f"{base}?{urlencode({'run': saga.execution_name})}"
+    return saga.get_absolute_url()
 
 
 def saga_target(saga: Saga) -> events.Target:

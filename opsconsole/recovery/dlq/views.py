@@ -36,7 +36,7 @@ def _letter(pk: int) -> DeadLetter:
 def _case_url(saga: Saga | None) -> str | None:
     if saga is None:
         return None
-    return reverse("sagas:detail", args=[saga.kind, saga.pk])
+    return saga.get_absolute_url() or None
 
 
 def _forbidden(request: HttpRequest, exc: PermissionRefused) -> HttpResponse:

@@ -624,7 +624,7 @@ def _emit(record: SagaAction) -> None:
             type="saga",
             id=str(saga.pk),
             label=f"{saga.kind} {saga.business_key}",
-            url=f"/sagas/{saga.kind}/{saga.pk}/",
+            url=saga.get_absolute_url(),
         ),
         actor=Actor(type="user", id=record.actor, role=record.actor_role),
         correlation_id=saga.correlation_id,

@@ -37,10 +37,7 @@ TITLES = {
 
 
 def case_url(saga: Saga) -> str:
-    try:
-        return reverse("sagas:detail", args=[saga.kind, saga.pk])
-    except NoReverseMatch:
-        return reverse("sagas:detail", args=[saga.pk])
+    return saga.get_absolute_url()
 
 
 def _saga(saga_id: int) -> Saga:

@@ -20,7 +20,7 @@ def _case_page(page, key: str) -> None:
         search.fill(key)
         search.press("Enter")
         page.wait_for_load_state()
-        if re.search(r"/sagas/orders/\d+/$", page.url):
+        if re.search(r"/sagas/orders/\d+/(\?.*)?$", page.url):
             return
         page.wait_for_timeout(1000)
 

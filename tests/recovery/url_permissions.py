@@ -124,6 +124,7 @@ URL_PERMISSIONS.update(
         ),
     }
 )
+
 # Execution recovery and archive replays keep their entries in a module of their own.
 from tests.recovery.url_permissions_executions import URL_PERMISSIONS as _EXECUTIONS  # noqa: E402
 

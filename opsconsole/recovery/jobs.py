@@ -34,7 +34,7 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -130,7 +130,7 @@ class Context:
             item.checkpoint = {**item.checkpoint, "step": step, **data}
             item.updated_at = now
         with transaction.atomic():
-            JobItem.objects.bulk_update(group, ["checkpoint", "updated_at"])
+            _write_items(group, ("checkpoint", "updated_at"))
 
     def succeeded(self, item: JobItem, **result: Any) -> None:
         self._outcomes[item.pk] = (JobItem.SUCCEEDED, result, "")
@@ -185,13 +185,27 @@ class Context:
         if not changed:
             return
         with transaction.atomic():
-            JobItem.objects.bulk_update(
-                changed, ["state", "result", "error", "checkpoint", "updated_at"]
-            )
+            _write_items(changed, ("state", "result", "error", "checkpoint", "updated_at"))
             if delta:
                 Job.objects.filter(pk=self.job.pk).update(
                     **{column: F(column) + n for column, n in delta.items()}
                 )
+
+
+def _write_items(items: list[JobItem], columns: tuple[str, ...]) -> None:
+    """Save these columns of these items: one UPDATE statement run once per row.
+
+    What `bulk_update` does with one statement of CASE expressions, which for a chunk of 50
+    items costs more to build than to run (a 10,000-message redrive writes 600 chunks)."""
+    fields = [JobItem._meta.get_field(name) for name in columns]
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    table = connection.ops.quote_name(JobItem._meta.db_table)
+    rows = [
+        [f.get_db_prep_save(getattr(item, f.attname), connection) for f in fields] + [item.pk]
+        for item in items
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", rows)  # noqa: S608
 
 
 # The job counter each item state is counted in (RUNNING is what is left over).

@@ -24,7 +24,6 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from opsconsole import events
 from opsconsole.audit import log as audit
 from opsconsole.audit.log import Actor
 from opsconsole.audit.models import AuditEvent
@@ -35,6 +34,7 @@ from opsconsole.identity.roles import ADMIN, OPERATOR
 from opsconsole.registry import get_registry
 from opsconsole.web.masking import MASK
 from sagas.models import Saga
+from sagas.tickets import emit_saga_event
 
 from . import eligibility
 from .errors import (
@@ -618,16 +618,12 @@ def _emit(record: SagaAction) -> None:
         data["input_corrected"] = bool((record.preview or {}).get("input_diff"))
     if record.job_id is not None:
         data["job_id"] = record.job_id
-    events.emit(
+    # Through sagas' emitter, so the event carries the saga's tickets (the ServiceNow channel
+    # adds a work note to each of their incidents).
+    emit_saga_event(
         EVENT_OF[ActionKind(record.action)],
-        target=events.Target(
-            type="saga",
-            id=str(saga.pk),
-            label=f"{saga.kind} {saga.business_key}",
-            url=saga.get_absolute_url(),
-        ),
+        saga,
         actor=Actor(type="user", id=record.actor, role=record.actor_role),
-        correlation_id=saga.correlation_id,
         data=data,
     )
 

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import timezones, views
 
 app_name = "sagas"
 # The pages of one saga kind, under its slug.
@@ -14,5 +14,6 @@ kind_routes = [
 ]
 urlpatterns = [
     path("search/", views.search, name="search"),
+    path("time-zone/", timezones.choose, name="time_zone"),
     path("<slug:kind>/", include(kind_routes)),
 ]

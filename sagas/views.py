@@ -60,7 +60,6 @@ def _row(saga: Saga, now: datetime) -> dict[str, Any]:
         "status_label": saga.status_label,
         "age": human_duration(saga.age(now)),
         "duration": human_duration(saga.duration(now)),
-        "started": saga.started_at.strftime("%Y-%m-%d %H:%M:%S"),
         "stuck": saga.is_stuck(now),
         "active": saga.is_active,
     }
@@ -384,7 +383,10 @@ def case(request: HtmxHttpRequest, kind: str, key: str) -> HttpResponse:
         "history_url": reverse("sagas:history", args=[saga.kind, saga.business_key])
         + f"?{urlencode({'run': saga.execution_name})}",
     }
-    definition, definition_error = actions.state_machine_definition(saga)
+    # Not while AWS is failing this page already: the graph waits for the next view.
+    definition, definition_error = (
+        actions.state_machine_definition(saga) if not data.aws_error else (None, data.aws_error)
+    )
     context["graph"] = (
         graph.layout(
             definition,

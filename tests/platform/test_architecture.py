@@ -97,7 +97,7 @@ def test_it_has_every_app_plug_its_pages_into_the_navigation_and_the_case_page()
     assert plugins.registered() == {
         "nav": ["approvals", "audit", "identity", "monitoring", "recovery", "sagas"],
         "panels": ["approvals"],
-        "counters": [],
+        "counters": ["approvals-waiting"],
     }
 
 

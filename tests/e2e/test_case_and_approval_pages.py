@@ -194,6 +194,11 @@ def test_it_releases_a_four_eyes_closure_with_two_approvers_and_shows_both(brows
     expect(page.locator("#decision-panel")).not_to_contain_text("1 of 2")
     shot(page, "pages-02-four-eyes-closure-released")
     page.get_by_role("link", name=re.compile("Open the case page")).click()
+    for _ in range(60):  # a search by the execution until the sync has the saga
+        if "/sagas/search/" not in page.url:
+            break
+        page.wait_for_timeout(1000)
+        page.reload()
     panel = page.locator("#approvals-panel")
     expect(panel).to_contain_text("anna")
     expect(panel).to_contain_text("ben")

@@ -32,6 +32,21 @@ class ApprovalsConfig(plugins.PluginConfig):
             lambda settings: settings.APPROVALS_POLL_SECONDS,
         ),
         PeriodicJob("sweep-approvals", "approvals.tasks.sweep_approval_requests", 30.0),
+        # Business signals for monitoring (approvals/signals.py).
+        plugins.Signal(
+            "approvals_waiting",
+            ("kind",),
+            "approvals.signals.approvals_waiting",
+            "Approval requests waiting for a decision",
+            "approvals.signals.link",
+        ),
+        plugins.Signal(
+            "approval_oldest_wait",
+            ("kind",),
+            "approvals.signals.approval_oldest_wait",
+            "Seconds the oldest waiting approval request has waited",
+            "approvals.signals.link",
+        ),
     )
 
     def ready(self) -> None:

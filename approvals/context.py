@@ -7,9 +7,6 @@ page's cache (complete, every page), refreshed only while the execution can stil
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
-
-from django.urls import NoReverseMatch, reverse
 
 from sagas.models import Saga
 from sagas.selectors import LATEST_STEPS, CaseSummary, case_summary
@@ -31,11 +28,7 @@ def case_page_url(saga: Saga | None) -> str | None:
     """The saga's case page, when the sagas app serves one."""
     if saga is None:
         return None
-    try:
-        base = reverse("sagas:detail", args=[saga.kind, saga.business_key])
-    except NoReverseMatch:
-        return None
-    return f"{base}?{urlencode({'run': saga.execution_name})}"
+    return saga.get_absolute_url() or None
 
 
 def saga_context(req: ApprovalRequest, *, live: bool = True) -> SagaContext:

@@ -74,9 +74,28 @@ class Counter:
     landing_for: str | None = None
 
 
+@dataclass(frozen=True)
+class Signal:
+    """A business signal a feature computes from its read model, for alert rules and charts.
+
+    `compute` (a dotted path, imported when first used, so `apps.py` needs no models) is
+    called with the current time and returns `(labels, value)` pairs, one per series: labels
+    are named by `labels`, in order (the first is what a rule's `target` matches); a value of
+    None means no data for that series. `link` (a dotted path too, optional) turns a series'
+    labels into the path of the page it is about. Monitoring stores the values as samples;
+    it imports no feature."""
+
+    name: str
+    labels: tuple[str, ...]
+    compute: str
+    description: str = ""
+    link: str | None = None
+
+
 _nav: dict[str, NavEntry] = {}
 _panels: dict[str, Panel] = {}
 _counters: dict[str, Counter] = {}
+_signals: dict[str, Signal] = {}
 
 
 def register_nav(entry: NavEntry) -> None:
@@ -91,7 +110,16 @@ def register_counter(counter: Counter) -> None:
     _counters[counter.name] = counter
 
 
-Plug = NavEntry | Panel | Counter | PeriodicJob
+def register_signal(signal: Signal) -> None:
+    _signals[signal.name] = signal
+
+
+def signals() -> dict[str, Signal]:
+    """Every registered business signal, by name."""
+    return dict(_signals)
+
+
+Plug = NavEntry | Panel | Counter | Signal | PeriodicJob
 
 
 def install(*plugs: Plug) -> None:
@@ -103,6 +131,8 @@ def install(*plugs: Plug) -> None:
             register_panel(plug)
         elif isinstance(plug, Counter):
             register_counter(plug)
+        elif isinstance(plug, Signal):
+            register_signal(plug)
         else:
             register_periodic(
                 plug.name,
@@ -161,7 +191,7 @@ class PluginConfig(AppConfig):
 
 def unregister(name: str) -> None:
     """Remove an entry of any kind (tests that register a throwaway one)."""
-    for table in (_nav, _panels, _counters):
+    for table in (_nav, _panels, _counters, _signals):
         table.pop(name, None)
 
 

@@ -11,7 +11,7 @@ import secrets
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "opsconsole.audit",
     "opsconsole.recovery",
     "opsconsole.monitoring",
+    "opsconsole.integrations",
     "sagas",
     "approvals",
 ]
@@ -300,11 +301,106 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SYNC_INTERVAL_SECONDS = env_float("OPSCONSOLE_SYNC_INTERVAL", 5.0, minimum=0.5)
 APPROVALS_POLL_SECONDS = env_float("OPSCONSOLE_APPROVALS_POLL_INTERVAL", 3.0, minimum=0.5)
+# Monitoring: metric polls and alert evaluation (seconds), sample retention (days), the
+# rollup bucket (seconds), and the bearer token /metrics wants (empty: /metrics is off).
+MONITORING_POLL_SECONDS = env_float("OPSCONSOLE_MONITORING_POLL_INTERVAL", 60.0, minimum=5.0)
+MONITORING_EVALUATE_SECONDS = env_float(
+    "OPSCONSOLE_MONITORING_EVALUATE_INTERVAL", 15.0, minimum=1.0
+)
+MONITORING_RAW_RETENTION_DAYS = env_int("OPSCONSOLE_MONITORING_RAW_RETENTION_DAYS", 2, minimum=1)
+MONITORING_ROLLUP_RETENTION_DAYS = env_int(
+    "OPSCONSOLE_MONITORING_ROLLUP_RETENTION_DAYS", 30, minimum=1
+)
+MONITORING_ROLLUP_SECONDS = env_int("OPSCONSOLE_MONITORING_ROLLUP_SECONDS", 300, minimum=60)
+METRICS_TOKEN = env_str("OPSCONSOLE_METRICS_TOKEN", "")
 # A kind's read model older than this is shown as stale.
 SYNC_STALE_AFTER_SECONDS = env_int("OPSCONSOLE_SYNC_STALE_AFTER", 120, minimum=1)
+# Kinds whose status change events the console consumes (registry saga_sync) are listed
+# only this often, as a safety net; the event queue is read every SYNC_EVENTS_INTERVAL.
+SYNC_SAFETY_NET_SECONDS = env_float("OPSCONSOLE_SYNC_SAFETY_NET", 60.0, minimum=1)
+SYNC_EVENTS_INTERVAL = env_float("OPSCONSOLE_SYNC_EVENTS_INTERVAL", 1.0, minimum=0.2)
+
+# --- the console's budget of AWS calls (README "Budget of AWS calls") -------------------
+
+
+def _env_pairs(name: str, default: str, parse: Any, what: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in env_list(name, default):
+        key, sep, value = item.partition("=")
+        try:
+            if not sep or not key.strip():
+                raise ValueError(item)
+            out[key.strip()] = parse(value.strip())
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not {what}") from None
+    return out
+
+
+def _share(value: str) -> float:
+    share = float(value)
+    if not 0 < share <= 1:
+        raise ValueError(value)
+    return share
+
+
+def _quota(value: str) -> tuple[float, float]:
+    burst, _, rate = value.partition("/")
+    pair = (float(burst), float(rate))
+    if pair[0] < 1 or pair[1] <= 0:
+        raise ValueError(value)
+    return pair
+
+
+# Off: no call waits for the budget (the emulator's throttling and AWS's still apply).
+AWS_BUDGET_ENABLED = env_bool("OPSCONSOLE_AWS_BUDGET", True)
+# The share of each throttled API's rate (and burst) that one kind of the console's work may
+# take; the company's own services need the rest.
+AWS_BUDGET_SHARES: dict[str, float] = _env_pairs(
+    "OPSCONSOLE_AWS_BUDGET_SHARES",
+    "sync=0.2,events=0.1,backfill=0.2,recovery=0.2,interactive=0.05,other=0.1",
+    _share,
+    "kind=share with 0 < share <= 1",
+)
+# The account's quotas where they differ from AWS's defaults of the large regions, as
+# service.Operation=burst/rate per second (e.g. stepfunctions.DescribeExecution=250/10).
+AWS_QUOTAS: dict[str, tuple[float, float]] = _env_pairs(
+    "OPSCONSOLE_AWS_QUOTAS", "", _quota, "service.Operation=burst/rate"
+)
+# One bucket for every worker: in Redis when the broker is Redis, else in a SQLite file that
+# the processes of this one machine share (the embedded broker is one machine).
+AWS_BUDGET_REDIS_URL = env_str(
+    "OPSCONSOLE_AWS_BUDGET_REDIS_URL",
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+)
+AWS_BUDGET_FILE = VAR_DIR / "aws-budget.sqlite3"
+# How long background work waits for a token before it stops and resumes on its next run;
+# a page waits at most AWS_BUDGET_INTERACTIVE_WAIT and then shows what it has.
+AWS_BUDGET_MAX_WAIT = env_float("OPSCONSOLE_AWS_BUDGET_MAX_WAIT", 30.0, minimum=0)
+AWS_BUDGET_INTERACTIVE_WAIT = env_float("OPSCONSOLE_AWS_BUDGET_INTERACTIVE_WAIT", 0.5, minimum=0)
 # Link from a saga's ticket reference to the ticketing system, e.g.
 # https://tickets.example.com/browse/{ticket}; empty: tickets are shown as plain text.
 TICKET_URL_TEMPLATE = env_str("OPSCONSOLE_TICKET_URL_TEMPLATE", "")
+
+# --- integrations (webhooks, notification channels, the ServiceNow preset) --------------
+
+# The console's address as people reach it, for links in events, incidents and mails.
+PUBLIC_URL = env_str("OPSCONSOLE_PUBLIC_URL", "") or f"http://127.0.0.1:{WEB_PORT}"
+# Seconds one outbound delivery (webhook, ServiceNow call) may take before it is retried.
+INTEGRATIONS_TIMEOUT = env_float("OPSCONSOLE_INTEGRATIONS_TIMEOUT", 15.0, minimum=0.1)
+# Hosts or networks (CIDR) outbound calls may reach although loopback or private; empty in
+# production, so a subscription cannot probe the internal network.
+INTEGRATIONS_ALLOWED_DESTINATIONS = env_list("OPSCONSOLE_INTEGRATIONS_ALLOW", "")
+# The ServiceNow preset: the instance, and its credentials from the environment or a secrets
+# file (two lines, user then password), never from the database.
+SERVICENOW_URL = env_str("OPSCONSOLE_SERVICENOW_URL", "")
+SERVICENOW_USER = env_str("OPSCONSOLE_SERVICENOW_USER", "")
+SERVICENOW_PASSWORD = env_str("OPSCONSOLE_SERVICENOW_PASSWORD", "")
+SERVICENOW_SECRETS_FILE = env_str("OPSCONSOLE_SERVICENOW_SECRETS_FILE", "")
+# Mail (the email channel, and telling a webhook's owner it was disabled).
+EMAIL_HOST = env_str("OPSCONSOLE_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("OPSCONSOLE_SMTP_PORT", 25, minimum=1)
+EMAIL_TIMEOUT = env_int("OPSCONSOLE_SMTP_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("OPSCONSOLE_MAIL_FROM", "opsconsole@localhost")
 
 # --- identity --------------------------------------------------------------------------
 
@@ -455,6 +551,7 @@ SPECTACULAR_SETTINGS = {
         "DecisionEnum": "approvals.models.Decision",
         "DecisionOutcomeEnum": "approvals.serializers.OUTCOMES",
         "AuditResultEnum": "opsconsole.audit.models.AuditEvent.RESULTS",
+        "AlertStateEnum": "opsconsole.monitoring.models.AlertState",
     },
 }
 

@@ -3,12 +3,15 @@
 from django.urls import include, path
 
 from opsconsole import views
+from opsconsole.monitoring import views as monitoring_views
 from sagas import overview
 
 urlpatterns = [
     path("", overview.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    # Prometheus scrapes the console's own metrics with a bearer token (no session).
+    path("metrics", monitoring_views.metrics, name="metrics"),
     path("auth/", include("opsconsole.identity.urls")),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("sagas/", include("sagas.urls")),
@@ -16,6 +19,7 @@ urlpatterns = [
     path("recovery/", include("opsconsole.recovery.urls")),
     path("alerts/", include("opsconsole.monitoring.urls")),
     path("audit/", include("opsconsole.audit.urls")),
+    path("integrations/", include("opsconsole.integrations.urls")),
     path("api/v1/", include("opsconsole.api_urls")),
 ]
 

@@ -18,10 +18,35 @@ class SagasConfig(plugins.PluginConfig):
     # Every signed-in user sees the kinds; the list pages check the role themselves.
     nav = plugins.Nav(order=10, links=_kind_links)
     plugs = (
+        plugins.Panel(
+            name="tickets",
+            title="Tickets",
+            url_name="sagas:tickets_panel",
+            link_text="Tickets of this saga",
+            role="viewer",
+            order=20,
+        ),
         PeriodicJob(
             "sync-sagas",
             "sagas.tasks.sync_all_kinds",
             lambda settings: settings.SYNC_INTERVAL_SECONDS,
+        ),
+        PeriodicJob(
+            "sagas-status-events",
+            "sagas.tasks.consume_status_events",
+            lambda settings: settings.SYNC_EVENTS_INTERVAL,
+        ),
+        # Business signals for monitoring's rules and charts (sagas/signals.py).
+        *(
+            plugins.Signal(name, labels, f"sagas.signals.{name}", doc, "sagas.signals.link")
+            for name, labels, doc in (
+                ("saga_sla_breaches", ("kind",), "Running sagas past their saga SLA"),
+                ("step_sla_breaches", ("kind", "step"), "Running sagas past a step's SLA"),
+                ("compensation_rate", ("kind",), "Share of sagas compensated, last hour"),
+                ("success_rate", ("kind",), "Share of sagas succeeded, last hour"),
+                ("failures_by_step", ("kind", "step"), "Sagas ended badly, last hour, by step"),
+                ("sync_lag_seconds", ("kind",), "Seconds since the read model last synced"),
+            )
         ),
     )
 

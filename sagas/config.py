@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from opsconsole.registry import Fields, Invalid, Registry, SagaKind, Section, unique
 
@@ -105,3 +106,80 @@ def known_kind(s: Fields, key: str, registry: Registry, *, required: bool = True
 
 
 SECTIONS = [Section("saga_kinds", parse_saga_kinds, order=10)]
+
+
+# --- saga_sync: how each kind is kept in sync (issue 15) --------------------------------
+
+
+@dataclass(frozen=True)
+class KindSync:
+    """How one kind is synced beyond the periodic listing: where its Step Functions status
+    change events arrive, and how its business key sits in the execution name."""
+
+    kind: str
+    events_rule: str | None = None  # EventBridge rule on the default bus of the environment
+    events_queue: str | None = None  # the SQS queue (name or URL) the rule targets
+    execution_name: str | None = None  # e.g. "order-{key}-*"
+    name_pattern: re.Pattern[str] | None = None
+
+    def key_from_name(self, name: str) -> str | None:
+        """The business key an execution's name carries; None when it does not match."""
+        if self.name_pattern is None:
+            return None
+        found = self.name_pattern.fullmatch(name)
+        return found.group("key") if found else None
+
+
+def name_pattern(template: str) -> re.Pattern[str]:
+    """`order-{key}-*` -> a pattern whose `key` group is the business key (* is anything)."""
+    parts = []
+    for piece in re.split(r"(\{key\}|\*)", template):
+        if piece == "{key}":
+            parts.append(r"(?P<key>.+?)")
+        elif piece == "*":
+            parts.append(r".*")
+        else:
+            parts.append(re.escape(piece))
+    return re.compile("".join(parts))
+
+
+def parse_saga_sync(entries: list[Fields], registry: Registry, line: int) -> dict[str, KindSync]:
+    out: dict[str, KindSync] = {}
+    seen: dict[str, int] = {}
+    for s in entries:
+        kind = str(known_kind(s, "kind", registry))  # required: never None
+        unique(kind, seen, s, "kind")
+        template = s.text("execution_name", required=False)
+        if template is not None and template.count("{key}") != 1:
+            raise Invalid(
+                s.line_of("execution_name"),
+                f"{s.where}.execution_name",
+                "must contain {key} once, e.g. order-{key}-*",
+            )
+        rule = s.text("events_rule", required=False)
+        queue = s.text("events_queue", required=False)
+        if (rule is None) != (queue is None):
+            missing = "events_queue" if queue is None else "events_rule"
+            raise Invalid(
+                s.line_of("events_rule" if rule else "events_queue"),
+                f"{s.where}.{missing}",
+                "is required with the other (the rule delivers to the queue)",
+            )
+        out[kind] = KindSync(
+            kind=kind,
+            events_rule=rule,
+            events_queue=queue,
+            execution_name=template,
+            name_pattern=name_pattern(template) if template else None,
+        )
+        s.done()
+    return out
+
+
+def kind_sync(registry: Registry, kind: str) -> KindSync:
+    """The sync settings of a kind (defaults when the registry says nothing about it)."""
+    found: dict[str, KindSync] = registry.sections.get("saga_sync", {})
+    return found.get(kind) or KindSync(kind=kind)
+
+
+SECTIONS.append(Section("saga_sync", parse_saga_sync, order=20))

@@ -25,6 +25,27 @@ def _ambiguous(params: Mapping[str, Any]) -> str:
     )
 
 
+class InvalidTicket(DomainError):
+    """A ticket number to link that is empty, too long or has characters a ticket number
+    never has. Params: `number`, `field`."""
+
+    code = "saga.invalid_ticket"
+
+
+class NotAnOperator(DomainError):
+    """Linking a ticket to a saga needs the operator role (or admin). Params: `role`."""
+
+    code = "saga.not_an_operator"
+
+
 ERRORS = {
     AmbiguousSagaRef.code: ErrorSpec(409, "Ambiguous saga reference", _ambiguous),
+    InvalidTicket.code: ErrorSpec(
+        400,
+        "Invalid ticket number",
+        "A ticket number is 1 to 64 letters, digits and . _ - : / # (no spaces).",
+    ),
+    NotAnOperator.code: ErrorSpec(
+        403, "Not an operator", "Only operators and admins may link tickets to sagas."
+    ),
 }

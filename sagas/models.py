@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 
@@ -76,6 +78,9 @@ class Saga(NamedByBusinessKey, models.Model):
     # When the history tail was last read for the current step (running sagas, round robin).
     history_checked_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(auto_now=True)
+    # Listed (or known from an event without its input) but not described yet: its input's
+    # facts (correlation id, initiator, ticket) come later, within the call budget.
+    details_pending = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
@@ -94,6 +99,9 @@ class Saga(NamedByBusinessKey, models.Model):
             ),
             models.Index(fields=["status", "history_checked_at"], name="saga_active_refresh"),
             models.Index(fields=["-started_at", "-id"], name="saga_started"),
+            models.Index(
+                fields=["kind", "details_pending", "-started_at"], name="saga_details_pending"
+            ),
         ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
@@ -117,6 +125,15 @@ class Saga(NamedByBusinessKey, models.Model):
             if before is not None and before != touched[0]:
                 touched.append(before)
             refresh_buckets(touched)
+
+    def get_absolute_url(self) -> str:
+        """The case page by business key, naming this run (a key may have several); "" for
+        a key no URL can carry."""
+        try:
+            base = reverse("sagas:detail", args=[self.kind, self.business_key])
+        except NoReverseMatch:
+            return ""
+        return f"{base}?{urlencode({'run': self.execution_name})}"
 
     @property
     def is_active(self) -> bool:
@@ -220,6 +237,12 @@ class SyncState(models.Model):
     last_duration_ms = models.PositiveIntegerField(default=0)
     last_new = models.PositiveIntegerField(default=0)
     last_updated = models.PositiveIntegerField(default=0)
+    # Event-driven sync: the last status change event applied, when it happened in AWS and
+    # how long it took to reach the read model; the safety net's last listing.
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_event_lag_ms = models.PositiveIntegerField(null=True, blank=True)
+    events_applied = models.PositiveBigIntegerField(default=0)
+    last_listing_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"sync of {self.kind}"
@@ -347,3 +370,27 @@ def rebuild_counts(kind: str | None = None) -> int:
         rows = hour_rows + _day_rows(hour_rows)
         SagaCount.objects.bulk_create(rows, batch_size=INSERT_BATCH)
     return len(rows)
+
+
+class SagaTicket(models.Model):
+    """A ticket linked to a saga beyond the one its execution input names (`Saga.ticket`):
+    attached by a person on the case page or by the ticketing system through the API.
+    A saga may have several; a ticket may name several sagas."""
+
+    class Source(models.TextChoices):
+        PERSON = "person", "Attached by a person"
+        API = "api", "Attached through the API"
+
+    saga = models.ForeignKey(Saga, on_delete=models.CASCADE, related_name="linked_tickets")
+    number = models.CharField(max_length=64, db_index=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    added_by = models.CharField(max_length=255)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["saga", "number"], name="saga_ticket_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} -> saga {self.saga_id}"

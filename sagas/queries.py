@@ -21,7 +21,7 @@ from opsconsole.registry import Registry, SagaKind
 from opsconsole.web import pagination
 from opsconsole.web.filters import WindowForm, window_field
 
-from .models import ACTIVE_STATUSES, Saga, SagaCount, SagaStatus, day_of, day_start
+from .models import ACTIVE_STATUSES, Saga, SagaCount, SagaStatus, SagaTicket, day_of, day_start
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -138,6 +138,8 @@ def search_q(q: str, registry: Registry | None = None) -> Q:
         | Q(execution_name=q)
         | Q(ticket=q)
         | Q(execution_arn=q)
+        # Tickets attached by a person or the API (sagas/tickets.py).
+        | Q(pk__in=SagaTicket.objects.filter(number=q).values("saga_id"))
     )
     if len(q) >= 3:
         # A range, not LIKE: the business key index serves it.

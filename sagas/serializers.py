@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -48,8 +47,7 @@ def _absolute(context: Mapping[str, Any], path: str) -> str:
 
 
 def case_path(saga: Saga) -> str:
-    base = reverse("sagas:detail", args=[saga.kind, saga.business_key])
-    return f"{base}?{urlencode({'run': saga.execution_name})}"
+    return saga.get_absolute_url()
 
 
 def _mask(context: Mapping[str, Any], value: Any) -> Any:

@@ -17,7 +17,9 @@ Per saga kind:
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,14 +27,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from opsconsole.aws import dynamodb, stepfunctions
+from opsconsole.aws import budget, dynamodb, stepfunctions
 from opsconsole.aws.clients import AwsEnvironment
 from opsconsole.aws.errors import AwsError, StateMachineNotFound
 from opsconsole.registry import Registry, SagaKind, get_registry, json_path_get
 
+from . import tickets
+from .config import kind_sync
 from .models import ACTIVE_STATUSES, Saga, SagaStatus, SyncState, rebuild_counts, refresh_buckets
 from .parsing import parse_amount, parse_initiator, text
 from .status import StatusInputs, derive_status
@@ -57,6 +62,10 @@ _BACKFILL_STATUSES = (
     SagaStatus.ABORTED,
 )
 WORKERS = 8  # concurrent AWS calls while describing new executions
+# Executions listed but not described yet, described per sync (newest first) as far as the
+# budget allows within PENDING_PATIENCE seconds of waiting for it; the rest wait their turn.
+PENDING_BATCH = 500
+PENDING_PATIENCE = 2.0
 UPSERT_BATCH = 500
 
 ProgressFn = Callable[[str, int, int], None]
@@ -88,6 +97,7 @@ _UPSERT_FIELDS = [
     "redrive_count",
     "history_checked_at",
     "synced_at",
+    "details_pending",
 ]
 
 
@@ -104,6 +114,9 @@ class KindSyncResult:
     seconds: float = 0.0
     error: str = ""
     complete: bool = False
+    from_names: int = 0  # rows listed with the business key from the name, described later
+    pending: int = 0  # rows still waiting for their describe after this sync
+    skipped: bool = False  # the safety net was not due (events keep the kind in sync)
 
     @property
     def ok(self) -> bool:
@@ -122,6 +135,8 @@ class _Work:
     execution: stepfunctions.Execution | None = None
     tail_events: list[stepfunctions.HistoryEvent] = field(default_factory=list)
     gone: bool = False
+    key_from_name: str | None = None  # listed only: the business key its name carries
+    skipped: bool = False  # the budget had no token for it this time
 
 
 def rules_for(kind: SagaKind, registry: Registry | None = None) -> TimelineRules:
@@ -142,6 +157,12 @@ def rules_for(kind: SagaKind, registry: Registry | None = None) -> TimelineRules
         | kind.approval_steps
         | kind.notification_steps,
     )
+
+
+def progress_key(redrive_count: int, sfn_status: str) -> tuple[int, int]:
+    """How far an execution has got: a redrive starts a new round; within one, any end is
+    after RUNNING. A status only ever replaces one with a lower key."""
+    return (redrive_count or 0, 0 if sfn_status in ("RUNNING", "PENDING_REDRIVE", "") else 1)
 
 
 def status_item_keys(kind: SagaKind, business_key: str) -> list[dict[str, str]]:
@@ -270,21 +291,38 @@ class _Counter:
     def __init__(self) -> None:
         self.describe = 0
         self.history = 0
+        # Set when the budget ran out: the works after it are left for a later run too, so
+        # the newest get done first and the oldest wait (rather than a random half).
+        self.out_of_budget = threading.Event()
 
 
 def _fetch(work: _Work, env: AwsEnvironment, counter: _Counter) -> _Work:
-    if work.describe:
-        counter.describe += 1
-        work.execution = stepfunctions.describe_execution(work.arn, env)
-        if work.execution is None:
-            work.gone = True
-            return work
-    status = (
-        work.execution.status if work.execution else (work.summary.status if work.summary else "")
-    )
-    if work.tail and status != "SUCCEEDED":
-        counter.history += 1
-        work.tail_events = stepfunctions.get_history_tail(work.arn, TAIL_EVENTS, env)
+    if counter.out_of_budget.is_set() and (work.describe or work.tail):
+        work.skipped = True
+        return work
+    try:
+        if work.describe:
+            counter.describe += 1
+            work.execution = stepfunctions.describe_execution(work.arn, env)
+            if work.execution is None:
+                work.gone = True
+                return work
+        status = (
+            work.execution.status
+            if work.execution
+            else (work.summary.status if work.summary else "")
+        )
+        if work.tail and status != "SUCCEEDED":
+            counter.history += 1
+            work.tail_events = stepfunctions.get_history_tail(work.arn, TAIL_EVENTS, env)
+    except budget.BudgetExhausted:
+        # Not asked: the share is used up. What it was for stays to do on a later run.
+        work.skipped = True
+        counter.out_of_budget.set()
+        if work.describe and work.execution is None:
+            counter.describe -= 1
+        else:
+            counter.history -= 1
     return work
 
 
@@ -305,8 +343,11 @@ def _run_fetches(
         if progress:
             progress(kind, 1, total)
         return
+    # Each thread runs in a copy of this context: the budget's kind of work goes along.
+    contexts = [contextvars.copy_context() for _ in works]
     with ThreadPoolExecutor(max_workers=min(WORKERS, len(works))) as pool:
-        for done, _ in enumerate(pool.map(lambda w: _fetch(w, env, counter), works), 1):
+        calls = pool.map(lambda w, c: c.run(_fetch, w, env, counter), works, contexts)
+        for done, _ in enumerate(calls, 1):
             if progress and (done % 50 == 0 or done == total):
                 progress(kind, done, total)
 
@@ -316,6 +357,21 @@ def _row_for(work: _Work, kind: SagaKind, sm_arn: str, now: datetime) -> Saga | 
         return None
     row = work.row
     ex = work.execution
+    if row is None and ex is None and work.key_from_name is not None and work.summary:
+        summary = work.summary
+        return Saga(
+            kind=kind.key,
+            execution_arn=summary.arn,
+            execution_name=summary.name[:80],
+            state_machine_arn=summary.state_machine_arn or sm_arn,
+            business_key=work.key_from_name[:200],
+            started_at=summary.started_at,
+            stopped_at=summary.stopped_at,
+            redrive_count=summary.redrive_count or 0,
+            status=SagaStatus.RUNNING,
+            sfn_status=summary.status,
+            details_pending=True,
+        )
     if row is None:
         if ex is None:
             return None
@@ -339,6 +395,7 @@ def _row_for(work: _Work, kind: SagaKind, sm_arn: str, now: datetime) -> Saga | 
         if not row.business_key or work.row is None or work.describe:
             for name, value in facts_from_input(kind, ex.input_json(), ex.name).items():
                 setattr(row, name, value)
+            row.details_pending = False
     elif work.summary is not None:
         row.stopped_at = work.summary.stopped_at
     return row
@@ -351,7 +408,19 @@ def sync_kind(
     registry: Registry | None = None,
     progress: ProgressFn | None = None,
 ) -> KindSyncResult:
-    """Bring one kind's read model up to date with AWS (see the module docstring)."""
+    """Bring one kind's read model up to date with AWS (see the module docstring), within
+    the sync's share of the call budget."""
+    with budget.work("sync"):
+        return _sync_kind(kind, full=full, registry=registry, progress=progress)
+
+
+def _sync_kind(
+    kind: SagaKind,
+    *,
+    full: bool,
+    registry: Registry | None,
+    progress: ProgressFn | None,
+) -> KindSyncResult:
     registry = registry or get_registry()
     env = registry.env_for(kind)
     started = time.monotonic()
@@ -374,7 +443,11 @@ def sync_kind(
         works.extend(_active_refresh(kind, sm_arn, works, env, result, now))
         if not full:
             _budget_terminal_tails(kind, works)
+            _list_only_where_the_name_tells(kind, works, registry)
         _run_fetches(works, env, counter, progress, kind.key)
+        if any(w.skipped and w.row is None and w.key_from_name is None for w in works):
+            # New executions the budget left undescribed have no row yet: list them again.
+            complete = False
 
         pairs: list[tuple[_Work, Saga]] = []
         for work in works:
@@ -406,16 +479,19 @@ def sync_kind(
             row.synced_at = now
             if work.row is None:
                 result.new += 1
+                result.from_names += 1 if row.details_pending else 0
             else:
                 result.updated += 1
         rows = [row for _, row in pairs]
         upsert(rows)
+        result.describe_calls += describe_pending(kind, env, registry)
         if full:
             # Also heals a summary that drifted (rows written around the sync and its hooks).
             rebuild_counts(kind.key)
         result.complete = complete
-        result.describe_calls = counter.describe
+        result.describe_calls += counter.describe
         result.history_calls = counter.history
+        result.pending = Saga.objects.filter(kind=kind.key, details_pending=True).count()
         state.state_machine_arn = sm_arn
         if (
             complete
@@ -424,6 +500,7 @@ def sync_kind(
         ):
             state.watermark = newest
         state.last_attempt_at = now
+        state.last_listing_at = now
         state.last_success_at = timezone.now()
         state.last_new = result.new
         state.last_updated = result.updated
@@ -551,6 +628,71 @@ def _budget_terminal_tails(kind: SagaKind, works: list[_Work]) -> None:
             works.append(_Work(arn=row.execution_arn, row=row, describe=False))
 
 
+def _list_only_where_the_name_tells(kind: SagaKind, works: list[_Work], registry: Registry) -> None:
+    """New executions whose name carries the business key are written from the listing
+    alone; their describe (correlation id, initiator, ticket) comes after, within budget."""
+    settings_of_kind = kind_sync(registry, kind.key)
+    if settings_of_kind.name_pattern is None:
+        return
+    for work in works:
+        if work.row is None and work.summary is not None:
+            key = settings_of_kind.key_from_name(work.summary.name)
+            if key:
+                work.describe = False
+                work.key_from_name = key
+
+
+def describe_pending(
+    kind: SagaKind,
+    env: AwsEnvironment,
+    registry: Registry | None = None,
+    *,
+    limit: int = PENDING_BATCH,
+    patience: float = PENDING_PATIENCE,
+) -> int:
+    """Describe rows still waiting for their input's facts, newest first (the oldest work
+    last), as far as the backfill's share of the budget allows now; the DescribeExecution
+    calls it made. Safe to run twice: a described row is no longer pending."""
+    rows = list(
+        Saga.objects.filter(kind=kind.key, details_pending=True).order_by("-started_at", "-id")[
+            :limit
+        ]
+    )
+    if not rows:
+        return 0
+    counter = _Counter()
+    works = [_Work(arn=r.execution_arn, row=r, tail=False) for r in rows]
+    with budget.work("backfill"), budget.patience(patience):
+        _run_fetches(works, env, counter, None, kind.key)
+    now = timezone.now()
+    changed: list[Saga] = []
+    for work in works:
+        row = work.row
+        if row is None or work.skipped:
+            continue
+        ex = work.execution
+        row.details_pending = False
+        if ex is not None:
+            fallback = row.business_key or ex.name
+            for name, value in facts_from_input(kind, ex.input_json(), fallback).items():
+                setattr(row, name, value)
+            sfn_status = row.sfn_status
+            if progress_key(ex.redrive_count, ex.status) >= progress_key(
+                row.redrive_count, row.sfn_status
+            ):
+                sfn_status = ex.status
+                row.stopped_at = ex.stopped_at
+                row.redrive_count = ex.redrive_count or 0
+                row.last_error = text(ex.error, 255)
+                row.last_cause = text(ex.cause, 4000)
+            # The error may change the status (a timeout is not a failure).
+            apply_position(row, kind, None, sfn_status=sfn_status, business_status=None, now=now)
+        row.synced_at = now
+        changed.append(row)
+    upsert(changed)
+    return counter.describe
+
+
 def upsert(rows: list[Saga]) -> None:
     """Insert or update rows on their execution ARN, in batches (idempotent), and recount
     the tab counts of the days they left or entered in the same transaction."""
@@ -558,6 +700,7 @@ def upsert(rows: list[Saga]) -> None:
         touched: list[tuple[str, datetime]] = []
         for start in range(0, len(rows), UPSERT_BATCH):
             batch = rows[start : start + UPSERT_BATCH]
+            before = tickets.statuses_before(r.execution_arn for r in batch)  # for the events
             touched.extend(
                 Saga.objects.filter(execution_arn__in=[r.execution_arn for r in batch])
                 .order_by()
@@ -570,13 +713,50 @@ def upsert(rows: list[Saga]) -> None:
                 unique_fields=["execution_arn"],
                 update_fields=_UPSERT_FIELDS,
             )
+            tickets.emit_status_changes(before, batch)
         refresh_buckets(touched)
 
 
 def sync_all(
-    *, kind: str | None = None, full: bool = False, progress: ProgressFn | None = None
+    *,
+    kind: str | None = None,
+    full: bool = False,
+    progress: ProgressFn | None = None,
+    periodic: bool = False,
 ) -> list[KindSyncResult]:
-    """Sync every kind in the registry (or one), each independently of the others' errors."""
+    """Sync every kind in the registry (or one), each independently of the others' errors.
+
+    `periodic` (beat): a kind whose status change events the console consumes is listed only
+    once per safety-net interval (events keep it current in between); its pending describes
+    still progress every time."""
     registry = get_registry()
     kinds = [registry.kinds[kind]] if kind else list(registry.kinds.values())
-    return [sync_kind(k, full=full, registry=registry, progress=progress) for k in kinds]
+    results = []
+    for k in kinds:
+        if periodic and not full and not _safety_net_due(k, registry):
+            results.append(_pending_only(k, registry))
+        else:
+            results.append(sync_kind(k, full=full, registry=registry, progress=progress))
+    return results
+
+
+def _safety_net_due(kind: SagaKind, registry: Registry) -> bool:
+    if kind_sync(registry, kind.key).events_queue is None:
+        return True
+    state = SyncState.objects.filter(kind=kind.key).first()
+    if state is None or state.last_listing_at is None or state.is_failing:
+        return True
+    age = (timezone.now() - state.last_listing_at).total_seconds()
+    return age >= settings.SYNC_SAFETY_NET_SECONDS
+
+
+def _pending_only(kind: SagaKind, registry: Registry) -> KindSyncResult:
+    started = time.monotonic()
+    result = KindSyncResult(kind=kind.key, skipped=True, complete=True)
+    try:
+        result.describe_calls = describe_pending(kind, registry.env_for(kind), registry)
+    except AwsError as exc:
+        result.error = f"{exc.code}: {exc}"[:1000]
+    result.pending = Saga.objects.filter(kind=kind.key, details_pending=True).count()
+    result.seconds = time.monotonic() - started
+    return result

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import timezones, views
+from . import sync_views, ticket_views, timezones, views
 
 app_name = "sagas"
 # The pages of one saga kind, under its slug.
@@ -15,5 +15,8 @@ kind_routes = [
 urlpatterns = [
     path("search/", views.search, name="search"),
     path("time-zone/", timezones.choose, name="time_zone"),
+    path("sync/", sync_views.sync_page, name="sync"),
+    path("tickets/<int:saga_id>/panel/", ticket_views.panel, name="tickets_panel"),
+    path("tickets/<int:saga_id>/link", ticket_views.link, name="link_ticket"),
     path("<slug:kind>/", include(kind_routes)),
 ]

@@ -239,9 +239,7 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def case_url(saga: Saga) -> str:
-    """The case page by business key, naming the run (a key may have several)."""
-    base = reverse("sagas:detail", args=[saga.kind, saga.business_key])
-    return f"{base}?{urlencode({'run': saga.execution_name})}"
+    return saga.get_absolute_url()
 
 
 def _find_case(kind: str, key: str, run: str) -> tuple[Saga | None, list[Saga]]:

@@ -8,6 +8,7 @@ tests that only read it (see tests/helpers.py). A test uses one world.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 from moto import mock_aws
 
 from opsconsole.aws import clients
-from opsconsole.emulator import moto_main
+from opsconsole.emulator import cloudwatch_index, moto_main, sfn_events, throttling
 from opsconsole.registry import reset_registry
 from tests import helpers
 
@@ -34,9 +35,13 @@ def pytest_configure(config: pytest.Config) -> None:
     executed order several-fold. Applied once per process (each xdist worker too).
     """
     moto_main.guard_callback_race()
+    importlib.import_module("opsconsole.emulator.sqs_move_tasks").install()
     moto_main.cache_task_clients()
     moto_main.cache_parsed_definitions()
     moto_main.cache_json_paths()
+    cloudwatch_index.index_metric_data()
+    throttling.install()
+    sfn_events.install()
     _validate_each_definition_once()
 
 

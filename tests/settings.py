@@ -12,6 +12,8 @@ os.environ.setdefault("OPSCONSOLE_VAR_DIR", tempfile.mkdtemp(prefix="opsconsole-
 os.environ.setdefault("OPSCONSOLE_LOG_LEVEL", "WARNING")
 # One test process is one host: its keys live in its own var dir.
 os.environ.setdefault("OPSCONSOLE_LOCAL_KEYS", "1")
+# The budget of AWS calls waits for tokens: tests about it turn it on (tests/aws/test_budget.py).
+os.environ.setdefault("OPSCONSOLE_AWS_BUDGET", "0")
 # Under pytest-xdist each worker inherits the controller's environment: give each its own
 # var dir (SQLite test database, embedded broker, demo files), below the run's.
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")

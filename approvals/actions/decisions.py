@@ -22,7 +22,7 @@ from opsconsole.aws.clients import AwsEnvironment
 from opsconsole.aws.errors import AwsError, TaskTokenExpired, TaskTokenInvalid
 from opsconsole.registry import get_registry
 
-from .. import messages
+from .. import domain_events, messages
 from ..crypto import TokenDecryptError, decrypt_token
 from ..models import (
     OPEN_STATUSES,
@@ -223,6 +223,8 @@ def _decide(req: ApprovalRequest, actor: Actor, words: _Submitted) -> DecisionRe
                 ApprovalDecision.objects.create(
                     request=req, decided_by=actor.id, at=now, **asdict(words)
                 )
+                if not first:
+                    _announce_decision(req, actor)
         req.refresh_from_db()
         if won and first:
             return DecisionResult(
@@ -240,6 +242,12 @@ def _decide(req: ApprovalRequest, actor: Actor, words: _Submitted) -> DecisionRe
         if beaten is not None:
             raise beaten
     raise AlreadyDecided.of(req)
+
+
+def _announce_decision(req: ApprovalRequest, actor: Actor) -> None:
+    """approval.decided, in the transaction that stored the final decision."""
+    req.refresh_from_db()
+    domain_events.decided(req, actor)
 
 
 def _replay(req: ApprovalRequest, actor: Actor, key: str) -> DecisionResult | None:

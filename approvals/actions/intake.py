@@ -23,6 +23,7 @@ from opsconsole.web.formatting import format_amount
 from sagas.models import Saga
 from sagas.parsing import parse_amount, parse_initiator
 
+from .. import domain_events
 from ..crypto import encrypt_token, token_dedup_key
 from ..models import ApprovalRequest
 from .common import env_for, sagas_by_arn, waiting_saga
@@ -237,6 +238,7 @@ def _store(queue: ApprovalQueue, message_id: str, p: ParsedMessage, saga: Saga |
                 dedup_key=dedup,
                 message_id=message_id[:128],
             )
+            domain_events.requested(req)
     except IntegrityError:
         # Another worker stored the same message a moment ago.
         return False

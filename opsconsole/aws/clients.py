@@ -18,7 +18,13 @@ from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
+from . import budget
 from .errors import AwsUnavailable, translate
+
+# AWS's codes for "rate exceeded" (what the budget counts as AWS throttling the console).
+_THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+)
 
 
 @dataclass(frozen=True)
@@ -161,8 +167,19 @@ def _unreachable(exc: Exception) -> bool:
     return isinstance(exc, BotoCoreError)
 
 
+def _throttling(exc: Exception) -> bool:
+    return (
+        isinstance(exc, ClientError)
+        and exc.response.get("Error", {}).get("Code") in _THROTTLING_CODES
+    )
+
+
 def _guard(
-    api_call: Callable[..., Any], guard: CircuitBreaker, env: AwsEnvironment, interactive: bool
+    api_call: Callable[..., Any],
+    guard: CircuitBreaker,
+    env: AwsEnvironment,
+    interactive: bool,
+    service: str = "",
 ) -> Any:
     def guarded(operation_name: str, api_params: Any) -> Any:
         failed_here = _unreachable_here.get() if interactive else None
@@ -173,9 +190,17 @@ def _guard(
                 f"{guard.name} is unreachable; not asking again for "
                 f"{guard.retry_in():.0f} s (circuit open)"
             )
+        # Within the console's share of the API (waits, or raises BudgetExhausted).
+        try:
+            budget.acquire(env.name, service, operation_name, interactive=interactive)
+        except budget.BudgetExhausted:
+            guard.released()
+            raise
         try:
             result = api_call(operation_name, api_params)
         except Exception as exc:
+            if _throttling(exc):
+                budget.throttled(env.name, service, operation_name, interactive=interactive)
             if _unreachable(exc):
                 guard.failed()
                 if failed_here is not None:
@@ -263,7 +288,9 @@ def client(service: str, env: AwsEnvironment | None = None) -> Any:
             session: Any = _session(env)  # service names are data (the registry), not literals
             found = session.client(service, endpoint_url=endpoint, config=_config(mode))
             # Every operation, paginated ones included, goes through _make_api_call.
-            found._make_api_call = _guard(found._make_api_call, breaker(service, env), env, mode)
+            found._make_api_call = _guard(
+                found._make_api_call, breaker(service, env), env, mode, service
+            )
             _clients[key] = found
     return found
 

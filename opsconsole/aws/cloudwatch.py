@@ -96,3 +96,38 @@ def put_metric(
             }
         ],
     )
+
+
+@dataclass(frozen=True)
+class Datum:
+    metric: str
+    value: float
+    dimensions: tuple[tuple[str, str], ...] = ()
+    timestamp: datetime | None = None
+    unit: str | None = None
+
+
+PUT_DATA_PER_CALL = 1000  # PutMetricData's maximum of metric data items
+
+
+@aws_call("PutMetricData")
+def put_metrics(namespace: str, data: list[Datum], env: AwsEnvironment | None = None) -> int:
+    """Publish many data points of one namespace, 1,000 a call; returns the number of calls."""
+    cw = client("cloudwatch", env)
+    calls = 0
+    for begin in range(0, len(data), PUT_DATA_PER_CALL):
+        items = []
+        for d in data[begin : begin + PUT_DATA_PER_CALL]:
+            item: dict[str, Any] = {
+                "MetricName": d.metric,
+                "Value": d.value,
+                "Dimensions": [{"Name": n, "Value": v} for n, v in d.dimensions],
+            }
+            if d.timestamp is not None:
+                item["Timestamp"] = d.timestamp
+            if d.unit:
+                item["Unit"] = d.unit
+            items.append(item)
+        cw.put_metric_data(Namespace=namespace, MetricData=items)
+        calls += 1
+    return calls

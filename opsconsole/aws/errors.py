@@ -125,7 +125,7 @@ def translate(exc: Exception, *, operation: str = "") -> AwsError:
         message = str(error.get("Message", "")) or code
         if code in _THROTTLING:
             return Throttled(f"AWS is throttling{where}: {message}", code=code)
-        if code == "UnsupportedOperation" and "move task" in message.lower():
+        if code.endswith("UnsupportedOperation") and "move task" in message.lower():
             return MoveTaskAlreadyRunning(message, code=code)
         cls = _BY_CODE.get(code, AwsError)
         return cls(f"{message}{where}", code=code)

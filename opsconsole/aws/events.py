@@ -143,3 +143,27 @@ def describe_replay(name: str, env: AwsEnvironment | None = None) -> Replay:
         replay_started=r.get("ReplayStartTime"),
         replay_ended=r.get("ReplayEndTime"),
     )
+
+
+@dataclass(frozen=True)
+class PutOutcome:
+    """Per entry, in the order given: the new event id, or AWS's error code and message."""
+
+    event_ids: list[str | None]
+    errors: list[str | None]
+
+
+@aws_call("PutEvents")
+def put_entries(
+    bus: str, entries: list[dict[str, Any]], env: AwsEnvironment | None = None
+) -> PutOutcome:
+    """Put up to 10 prepared entries (Source, DetailType, Detail, Resources) on `bus` again."""
+    request = [{**e, "EventBusName": bus} for e in entries[:PUT_EVENTS_BATCH]]
+    response = client("events", env).put_events(Entries=request)
+    ids: list[str | None] = []
+    errors: list[str | None] = []
+    for result in response.get("Entries", []):
+        ids.append(result.get("EventId"))
+        code = result.get("ErrorCode")
+        errors.append(f"{code}: {result.get('ErrorMessage', '')}" if code else None)
+    return PutOutcome(ids, errors)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +23,8 @@ class QueueStats:
     redrive_source_arn: str | None = None  # for a DLQ: the queue it serves (from its policy)
     max_receive_count: int | None = None
     dead_letter_target_arn: str | None = None
+    retention_seconds: int | None = None
+    redrive_source_arns: tuple[str, ...] = ()  # every source its RedriveAllowPolicy names
 
 
 @dataclass(frozen=True)
@@ -92,13 +96,29 @@ def queue_stats(name_or_url: str, env: AwsEnvironment | None = None) -> QueueSta
         redrive_source_arn=sources[0] if sources else None,
         max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
         dead_letter_target_arn=redrive.get("deadLetterTargetArn"),
+        retention_seconds=(
+            int(attrs["MessageRetentionPeriod"]) if attrs.get("MessageRetentionPeriod") else None
+        ),
+        redrive_source_arns=tuple(sources),
     )
 
 
 def _message(raw: dict[str, Any]) -> Message:
     attrs = {}
     for name, value in (raw.get("MessageAttributes") or {}).items():
-        attrs[name] = value.get("StringValue") or value.get("BinaryValue") or ""
+        if "StringValue" in value:
+            attrs[name] = str(value["StringValue"])
+        elif value.get("BinaryValue") is not None:
+            binary = value["BinaryValue"]
+            # A binary attribute is shown, never decoded as text it may not be.
+            attrs[name] = (
+                "base64:"
+                + base64.b64encode(
+                    binary if isinstance(binary, bytes) else str(binary).encode()
+                ).decode()
+            )
+        else:
+            attrs[name] = ""
     return Message(
         message_id=raw["MessageId"],
         receipt_handle=raw["ReceiptHandle"],
@@ -139,6 +159,24 @@ def delete_message(
     client("sqs", env).delete_message(
         QueueUrl=_require_url(name_or_url, env), ReceiptHandle=receipt_handle
     )
+
+
+@aws_call("DeleteMessageBatch")
+def delete_messages(
+    name_or_url: str, receipt_handles: list[str], env: AwsEnvironment | None = None
+) -> int:
+    """Delete received messages, ten a call; how many were deleted."""
+    url = _require_url(name_or_url, env)
+    sqs = client("sqs", env)
+    deleted = 0
+    for start in range(0, len(receipt_handles), 10):
+        batch = receipt_handles[start : start + 10]
+        answer = sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(batch)],
+        )
+        deleted += len(answer.get("Successful", []))
+    return deleted
 
 
 @aws_call("ChangeMessageVisibility")
@@ -205,3 +243,184 @@ def list_message_move_tasks(source_arn: str, env: AwsEnvironment | None = None) 
         )
         for r in results.get("Results", [])
     ]
+
+
+@dataclass(frozen=True)
+class MessageToSend:
+    """One entry of a batch send: `id` is the caller's (unique within the batch)."""
+
+    id: str
+    body: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """Per entry: the ids that succeeded (with the new MessageId for sends), and the failed
+    ones with AWS's code and message. An entry is in exactly one of the two."""
+
+    succeeded: dict[str, str]
+    failed: dict[str, str]
+
+
+@aws_call("CancelMessageMoveTask")
+def cancel_message_move_task(handle: str, env: AwsEnvironment | None = None) -> int:
+    """Cancel a running move task; return how many messages it had moved (they stay moved)."""
+    response = client("sqs", env).cancel_message_move_task(TaskHandle=handle)
+    return int(response.get("ApproximateNumberOfMessagesMoved", 0))
+
+
+@aws_call("ListDeadLetterSourceQueues")
+def dead_letter_sources(name_or_url: str, env: AwsEnvironment | None = None) -> list[str]:
+    """The URLs of the queues whose redrive policy names this DLQ."""
+    url = _require_url(name_or_url, env)
+    paginator = client("sqs", env).get_paginator("list_dead_letter_source_queues")
+    urls: list[str] = []
+    for page in paginator.paginate(QueueUrl=url):
+        urls.extend(page.get("queueUrls", []))
+    return urls
+
+
+def queue_name_of(url_or_arn: str) -> str:
+    """The queue's name from its URL or ARN (both end in it)."""
+    return url_or_arn.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+
+
+@aws_call("ReceiveMessage")
+def peek_messages(
+    name_or_url: str,
+    *,
+    limit: int = 100,
+    hold_seconds: int = 30,
+    env: AwsEnvironment | None = None,
+) -> list[Message]:
+    """Read up to `limit` messages without consuming them.
+
+    SQS has no peek: each message is received (its receive count goes up by one) and held
+    invisible for `hold_seconds` while the rest are read, so no message is returned twice;
+    then all are made visible again at once (ChangeMessageVisibility 0, ten a call). Should
+    the release fail, they come back by themselves after `hold_seconds`."""
+    url = _require_url(name_or_url, env)
+    sqs = client("sqs", env)
+    seen: dict[str, Message] = {}
+    handles: list[str] = []
+    try:
+        while len(seen) < limit:
+            response = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(10, limit - len(seen)),
+                WaitTimeSeconds=0,
+                VisibilityTimeout=hold_seconds,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            batch = [_message(m) for m in response.get("Messages", [])]
+            if not batch:
+                break
+            for m in batch:
+                handles.append(m.receipt_handle)
+                seen.setdefault(m.message_id, m)
+    finally:
+        _change_visibility(sqs, url, handles, 0)
+    return list(seen.values())
+
+
+def _change_visibility(sqs: Any, url: str, handles: list[str], seconds: int) -> list[str]:
+    failed: list[str] = []
+    for start in range(0, len(handles), 10):
+        chunk = handles[start : start + 10]
+        response = sqs.change_message_visibility_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": seconds}
+                for i, h in enumerate(chunk)
+            ],
+        )
+        failed.extend(chunk[int(f["Id"])] for f in response.get("Failed", []))
+    return failed
+
+
+@aws_call("ChangeMessageVisibilityBatch")
+def release_messages(
+    name_or_url: str, receipt_handles: list[str], env: AwsEnvironment | None = None
+) -> list[str]:
+    """Make received messages visible again at once; return the handles that failed."""
+    url = _require_url(name_or_url, env)
+    return _change_visibility(client("sqs", env), url, list(receipt_handles), 0)
+
+
+@aws_call("ReceiveMessage")
+def hold_messages(
+    name_or_url: str,
+    *,
+    hold_seconds: int,
+    max_calls: int = 10,
+    env: AwsEnvironment | None = None,
+) -> tuple[list[Message], float]:
+    """Receive up to 10 x `max_calls` messages and keep them invisible for `hold_seconds`
+    (a redrive takes them); return them with the monotonic time their hold ends."""
+    url = _require_url(name_or_url, env)
+    sqs = client("sqs", env)
+    out: list[Message] = []
+    until = time.monotonic() + hold_seconds
+    for _ in range(max_calls):
+        response = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=0,
+            VisibilityTimeout=hold_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        batch = [_message(m) for m in response.get("Messages", [])]
+        out.extend(batch)
+        if len(batch) < 10:
+            break
+    return out, until
+
+
+@aws_call("SendMessageBatch")
+def send_message_batch(
+    name_or_url: str, messages: list[MessageToSend], env: AwsEnvironment | None = None
+) -> BatchOutcome:
+    """Send up to 10 messages in one call; say per entry whether it was sent."""
+    if not messages:
+        return BatchOutcome({}, {})
+    entries = []
+    for m in messages:
+        entry: dict[str, Any] = {"Id": m.id, "MessageBody": m.body}
+        if m.attributes:
+            entry["MessageAttributes"] = {
+                k: {"DataType": "String", "StringValue": v} for k, v in m.attributes.items() if v
+            }
+        entries.append(entry)
+    response = client("sqs", env).send_message_batch(
+        QueueUrl=_require_url(name_or_url, env), Entries=entries
+    )
+    return BatchOutcome(
+        succeeded={s["Id"]: s["MessageId"] for s in response.get("Successful", [])},
+        failed={
+            f["Id"]: f"{f.get('Code', 'Failed')}: {f.get('Message', '')}".strip(": ")
+            for f in response.get("Failed", [])
+        },
+    )
+
+
+@aws_call("DeleteMessageBatch")
+def delete_message_batch(
+    name_or_url: str, receipts: dict[str, str], env: AwsEnvironment | None = None
+) -> BatchOutcome:
+    """Delete up to 10 received messages (`receipts`: caller id -> receipt handle)."""
+    if not receipts:
+        return BatchOutcome({}, {})
+    response = client("sqs", env).delete_message_batch(
+        QueueUrl=_require_url(name_or_url, env),
+        Entries=[{"Id": k, "ReceiptHandle": v} for k, v in receipts.items()],
+    )
+    return BatchOutcome(
+        succeeded={s["Id"]: "" for s in response.get("Successful", [])},
+        failed={
+            f["Id"]: f"{f.get('Code', 'Failed')}: {f.get('Message', '')}".strip(": ")
+            for f in response.get("Failed", [])
+        },
+    )

@@ -25,6 +25,8 @@ import sys
 import threading
 from typing import Any
 
+from opsconsole.emulator import cloudwatch_index, sfn_events, throttling
+
 _SERVICE_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
     "state_task_service_factory",
@@ -227,6 +229,7 @@ def guard_callback_race() -> None:
 def speed_up() -> None:
     """Apply the caches (the server process calls this before moto starts)."""
     guard_callback_race()
+    importlib.import_module("opsconsole.emulator.sqs_move_tasks").install()
     call_services_in_process()
     lock_free_backend_lookups()
     cheap_retention_checks()
@@ -235,6 +238,7 @@ def speed_up() -> None:
     cache_task_clients()
     cache_parsed_definitions()
     cache_json_paths()
+    cloudwatch_index.index_metric_data()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -246,6 +250,8 @@ def main(argv: list[str] | None = None) -> None:
     # One log line per request (the engine's own calls included) costs more than it tells.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     speed_up()
+    throttling.install()
+    sfn_events.install()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])

@@ -616,7 +616,8 @@ def _eventbridge_event(detail_type: str, detail: dict[str, Any]) -> dict[str, An
 
 def fill_dead_letters(w: World) -> None:
     """Put messages in every DLQ: originals for SQS redrive DLQs, EventBridge's error
-    attributes on the rule DLQ, one message that is not JSON and one of about 200 KB."""
+    attributes on the rule DLQ, one message that is not JSON and one of about 200 KB, and
+    Lambda's async DLQ and on-failure destination (fill_lambda_dead_letters)."""
     out = provisioning.OutgoingMessage
 
     def payment(order_id: str, amount: float) -> provisioning.OutgoingMessage:
@@ -724,6 +725,102 @@ def fill_dead_letters(w: World) -> None:
                 "OrderFailed",
                 "NO_PERMISSIONS",
                 "EventBridge is not authorized to send messages to the queue.",
+            ),
+        ],
+    )
+    fill_lambda_dead_letters(w)
+
+
+def fill_lambda_dead_letters(w: World) -> None:
+    """Lambda's two mechanisms: an async DLQ (the event, with RequestID/ErrorCode/ErrorMessage
+    attributes) and an on-failure destination (the invocation record with request and
+    response context); plus, in payments-dlq, a command in the envelope and a body with
+    markup in it (the console must show both escaped)."""
+    out = provisioning.OutgoingMessage
+    region, account = "eu-west-1", "123456789012"
+
+    def notify(order_id: str, code: str, message: str) -> provisioning.OutgoingMessage:
+        corr = correlation_id_for("orders", order_id)
+        event = _eventbridge_event(
+            "OrderConfirmed",
+            {
+                "meta": {"eventName": "OrderConfirmed", "correlationId": corr},
+                "data": {"orderId": order_id, "customerEmail": f"customer{order_id}@example.net"},
+            },
+        )
+        return out(
+            json.dumps(event),
+            (("RequestID", str(uuid.uuid4())), ("ErrorCode", code), ("ErrorMessage", message)),
+        )
+
+    provisioning.send_messages(
+        w.queue_urls[world.LAMBDA_ASYNC_DLQ],
+        [
+            notify("8845", "200", "Task timed out after 30.03 seconds"),
+            notify("9011", "200", "Unhandled: SMTP relay refused the connection"),
+        ],
+    )
+
+    def failure_record(order_id: str, points: int) -> provisioning.OutgoingMessage:
+        corr = correlation_id_for("orders", order_id)
+        function = world.LAMBDA_FUNCTIONS[world.LAMBDA_FAILURE_DESTINATION]
+        record = {
+            "version": "1.0",
+            "timestamp": datetime.now(tz=UTC).isoformat().replace("+00:00", "Z"),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"arn:aws:lambda:{region}:{account}:function:{function}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": 3,
+            },
+            "requestPayload": envelope(
+                "BurnLoyaltyPoints",
+                corr,
+                STOREFRONT,
+                {"orderId": order_id, "points": points, "customerEmail": "loyal@example.net"},
+            ),
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "responsePayload": {
+                "errorMessage": "loyalty ledger is read-only during the migration",
+                "errorType": "LedgerReadOnly",
+                "stackTrace": ['  File "/var/task/app.py", line 41, in handler'],
+            },
+        }
+        return out(json.dumps(record), ())
+
+    provisioning.send_messages(
+        w.queue_urls[world.LAMBDA_FAILURE_DESTINATION],
+        [failure_record("8845", 120), failure_record("9016", 45)],
+    )
+
+    corr = correlation_id_for("orders", "9040")
+    provisioning.send_messages(
+        w.queue_urls["payments-dlq"],
+        [
+            out(
+                json.dumps(
+                    envelope(
+                        "CapturePayment",
+                        corr,
+                        STOREFRONT,
+                        {"orderId": "9040", "amount": 64.0, "currency": "EUR"},
+                    )
+                ),
+                _attrs(corr, source="payments-worker"),
+            ),
+            out(
+                json.dumps(
+                    {
+                        "orderId": "9041",
+                        "note": '<script>alert("dlq")</script><img src=x onerror=alert(1)>',
+                        "html": "<b>bold</b> & <i>friends</i>",
+                    }
+                ),
+                _attrs(correlation_id_for("orders", "9041"), source="payments-worker"),
             ),
         ],
     )

@@ -34,6 +34,14 @@ WORK_QUEUES: dict[str, tuple[str, int]] = {
 APPROVAL_QUEUES = ("order-approvals", "closure-approvals")
 RULE_TARGET_QUEUE = "order-events"
 RULE_DLQ = "order-events-rule-dlq"
+# Step Functions status change events of both state machines, for the console's sync
+# (config/demo.yaml saga_sync): a rule on the default bus and the queue it targets.
+STATUS_EVENTS_RULE = "opsconsole-sfn-status"
+STATUS_EVENTS_QUEUE = "opsconsole-sfn-status"
+# Lambda's dead letters: an async DLQ and an on-failure destination (queue -> function).
+LAMBDA_ASYNC_DLQ = "notify-customer-dlq"
+LAMBDA_FAILURE_DESTINATION = "loyalty-failures"
+LAMBDA_FUNCTIONS = {LAMBDA_ASYNC_DLQ: "notify-customer", LAMBDA_FAILURE_DESTINATION: "burn-loyalty"}
 TOPICS = ("order-notifications", "critical-alerts", "compliance-events", "accounting")
 
 # SKU -> (name, price, stock). LAMP-07 is the low-stock one (orders for more go short).
@@ -78,7 +86,10 @@ def _queues() -> tuple[dict[str, str], dict[str, str]]:
             urls[dlq], provisioning.redrive_allow_attributes([arns[source]])
         )
     add(RULE_DLQ, {"MessageRetentionPeriod": DLQ_RETENTION_SECONDS})
+    for name in LAMBDA_FUNCTIONS:
+        add(name, {"MessageRetentionPeriod": DLQ_RETENTION_SECONDS})
     add(RULE_TARGET_QUEUE)
+    add(STATUS_EVENTS_QUEUE)
     return urls, arns
 
 
@@ -146,6 +157,16 @@ def build() -> World:
     )
     closure_arn = stepfunctions.ensure_state_machine(
         CLOSURE_STATE_MACHINE, asl.account_closure(targets), STATE_MACHINE_ROLE
+    )
+    provisioning.ensure_rule(
+        STATUS_EVENTS_RULE,
+        "default",
+        {
+            "source": ["aws.states"],
+            "detail-type": ["Step Functions Execution Status Change"],
+            "detail": {"stateMachineArn": [order_arn, closure_arn]},
+        },
+        [{"Id": "opsconsole-sync", "Arn": arns[STATUS_EVENTS_QUEUE]}],
     )
     return World(
         order_state_machine_arn=order_arn,

@@ -23,6 +23,7 @@ PUBLIC_PREFIXES = (
     "/oidc/",
     "/healthz",
     "/readyz",
+    "/metrics",
     "/static/",
     "/api/",
 )

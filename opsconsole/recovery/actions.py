@@ -8,6 +8,7 @@ from opsconsole.aws import errors, sqs
 from opsconsole.registry import get_registry
 
 from .config import dlqs
+from .dlq.actions import poll_sources as dlq_sources
 from .models import QueueDepth
 
 
@@ -35,6 +36,8 @@ def poll_dlq_depths() -> int:
                 "read_at": now,
                 "checked_at": now,
                 "error": "",
+                "retention_seconds": stats.retention_seconds,
+                "sources": dlq_sources(dlq, env),
             },
         )
     return len(dlqs(registry))

@@ -10,6 +10,7 @@ from opsconsole.identity.roles import VIEWER, role_required
 from opsconsole.registry import get_registry
 
 from . import config
+from .dlq import selectors as dlq_selectors
 from .models import QueueDepth
 
 
@@ -20,5 +21,7 @@ def index(request: HttpRequest) -> HttpResponse:
     depths = {d.name: d for d in QueueDepth.objects.all()}
     rows = [{"dlq": dlq, "depth": depths.get(dlq.name)} for dlq in config.dlqs(registry)]
     return render(
-        request, "recovery/index.html", {"rows": rows, "archives": config.archives(registry)}
+        request,
+        "recovery/index.html",
+        {"rows": rows, "archives": config.archives(registry), "inbox": dlq_selectors.inbox()},
     )

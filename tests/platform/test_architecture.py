@@ -95,9 +95,17 @@ def test_it_has_every_app_plug_its_pages_into_the_navigation_and_the_case_page()
     from opsconsole import plugins
 
     assert plugins.registered() == {
-        "nav": ["approvals", "audit", "identity", "monitoring", "recovery", "sagas"],
-        "panels": ["approvals"],
-        "counters": ["approvals-waiting"],
+        "nav": [
+            "approvals",
+            "audit",
+            "identity",
+            "integrations",
+            "monitoring",
+            "recovery",
+            "sagas",
+        ],
+        "panels": ["approvals", "dead-letters", "tickets"],
+        "counters": ["alerts-firing", "approvals-waiting"],
     }
 
 

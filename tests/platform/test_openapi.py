@@ -63,7 +63,7 @@ def test_it_documents_the_bearer_token_and_problem_answers_of_every_operation(ge
         for path, methods in schema["paths"].items()
         for method, operation in methods.items()
     ]
-    assert len(operations) == 7
+    assert len(operations) >= 7  # every operation, however many there are, is checked below
     for path, method, operation in operations:
         assert {"bearerToken": []} in operation["security"], (path, method)
         for status in ("401", "403", "429"):

@@ -26,7 +26,7 @@ NAV_BY_ROLE = {
     "viewer": [*KINDS, "Approvals", "Recovery", "Alerts"],
     "operator": [*KINDS, "Approvals", "Recovery", "Alerts"],
     "approver": [*KINDS, "Approvals", "Recovery", "Alerts"],
-    "admin": [*KINDS, "Approvals", "Recovery", "Alerts", "Audit", "API tokens"],
+    "admin": [*KINDS, "Approvals", "Recovery", "Alerts", "Audit", "API tokens", "Integrations"],
 }
 
 
@@ -130,40 +130,80 @@ def test_it_shows_registered_counters_on_the_overview(viewer_client):
 
 
 def test_it_schedules_every_features_periodic_jobs():
-    assert beat_schedule(settings) == {
-        "sync-sagas": {
-            "task": "sagas.tasks.sync_all_kinds",
-            "schedule": settings.SYNC_INTERVAL_SECONDS,
-            "options": {"expires": settings.SYNC_INTERVAL_SECONDS * 2},
-        },
-        "collect-approvals": {
-            "task": "approvals.tasks.collect_approval_requests",
-            "schedule": settings.APPROVALS_POLL_SECONDS,
-            "options": {"expires": settings.APPROVALS_POLL_SECONDS * 2},
-        },
-        "poll-dlq-depths": {
-            "task": "opsconsole.recovery.tasks.poll_dlq_depths",
-            "schedule": 30.0,
-            "options": {"expires": 60},
-        },
-        "sweep-approvals": {
-            "task": "approvals.tasks.sweep_approval_requests",
-            "schedule": 30.0,
-            "options": {"expires": 60},
-        },
-    }
+    # Each feature's jobs, with intervals from settings where they have one (other features'
+    # jobs may be there too: that they run is the next test's business).
+    schedule = beat_schedule(settings)
+    assert (
+        schedule
+        | {
+            "tend-jobs": {
+                "task": "opsconsole.recovery.tasks.tend_jobs",
+                "schedule": 10.0,
+                "options": {"expires": 20},
+            },
+            "poll-metrics": {
+                "task": "opsconsole.monitoring.tasks.poll_metrics",
+                "schedule": settings.MONITORING_POLL_SECONDS,
+                "options": {"expires": settings.MONITORING_POLL_SECONDS * 2},
+            },
+            "evaluate-alerts": {
+                "task": "opsconsole.monitoring.tasks.evaluate_alerts",
+                "schedule": settings.MONITORING_EVALUATE_SECONDS,
+                "options": {"expires": settings.MONITORING_EVALUATE_SECONDS * 2},
+            },
+            "keep-samples": {
+                "task": "opsconsole.monitoring.tasks.keep_samples",
+                "schedule": 300.0,
+                "options": {"expires": 600},
+            },
+        }
+        == schedule
+    )
+    assert (
+        schedule
+        | {
+            "sync-sagas": {
+                "task": "sagas.tasks.sync_all_kinds",
+                "schedule": settings.SYNC_INTERVAL_SECONDS,
+                "options": {"expires": settings.SYNC_INTERVAL_SECONDS * 2},
+            },
+            "sagas-status-events": {
+                "task": "sagas.tasks.consume_status_events",
+                "schedule": settings.SYNC_EVENTS_INTERVAL,
+                "options": {"expires": settings.SYNC_EVENTS_INTERVAL * 2},
+            },
+            "collect-approvals": {
+                "task": "approvals.tasks.collect_approval_requests",
+                "schedule": settings.APPROVALS_POLL_SECONDS,
+                "options": {"expires": settings.APPROVALS_POLL_SECONDS * 2},
+            },
+            "poll-dlq-depths": {
+                "task": "opsconsole.recovery.tasks.poll_dlq_depths",
+                "schedule": 30.0,
+                "options": {"expires": 60},
+            },
+            "sweep-approvals": {
+                "task": "approvals.tasks.sweep_approval_requests",
+                "schedule": 30.0,
+                "options": {"expires": 60},
+            },
+        }
+        == schedule
+    )
 
 
 def test_it_gives_celery_beat_the_registered_schedule():
     from opsconsole.celery import app
 
     app.finalize()
-    assert set(app.conf.beat_schedule) == {
+    assert set(app.conf.beat_schedule) == set(beat_schedule(settings))
+    assert {
         "sync-sagas",
         "collect-approvals",
         "poll-dlq-depths",
-        "sweep-approvals",
-    }
+        "tend-jobs",
+        "evaluate-alerts",
+    } <= set(app.conf.beat_schedule)
     for job in app.conf.beat_schedule.values():
         # Celery's autodiscovery imports each app's tasks module; the name must resolve there.
         importlib.import_module(job["task"].rsplit(".", 1)[0])

@@ -102,10 +102,12 @@ def test_it_has_each_section_parsed_by_the_app_that_owns_it():
     }
     assert owners == {
         "saga_kinds": "sagas",
+        "saga_sync": "sagas",
         "approval_queues": "approvals",
         "dlqs": "recovery",
         "archives": "recovery",
         "alert_rules": "monitoring",
+        "notification_channels": "integrations",
     }
 
 

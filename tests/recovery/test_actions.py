@@ -25,6 +25,8 @@ def test_it_stores_each_configured_dlq_depth(aws):
         "shipments-dlq",
         "closure-emails-dlq",
         "order-events-rule-dlq",
+        "notify-customer-dlq",
+        "loyalty-failures",
     }
     assert depths["payments-dlq"].visible == 2
     assert depths["payments-dlq"].error == ""

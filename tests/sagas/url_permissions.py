@@ -35,4 +35,15 @@ URL_PERMISSIONS = {
     "api-sagas": api("viewer"),
     "api-saga": api("viewer", kwargs=_ref),
     "api-saga-timeline": api("viewer", kwargs=_ref),
+    "sagas:sync": page("admin"),
+    "api-sync": api("viewer"),
+    "api-aws-budget": api("admin"),
+    "sagas:tickets_panel": page("viewer", kwargs=lambda: {"saga_id": _saga().pk}),
+    # No ticket number: allowed callers get the form's message and go back to the case page.
+    "sagas:link_ticket": page(
+        "operator", method="POST", kwargs=lambda: {"saga_id": _saga().pk}, ok=303
+    ),
+    "api-ticket-sagas": api("viewer", kwargs={"number": "INC0010001"}),
+    # No ticket number: operators get the 400, others the 403 before it.
+    "api-saga-tickets": api("operator", method="POST", kwargs=_ref, ok=400),
 }

@@ -29,7 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from opsconsole.aws import clients
-from opsconsole.emulator import consumers, seed, server, traffic, world
+from opsconsole.emulator import consumers, metrics, seed, server, ticketing, traffic, world
 from opsconsole.emulator.users import DEMO_USERS
 from opsconsole.settings import child_env
 
@@ -126,6 +126,8 @@ class Command(BaseCommand):
         self.oidc_handle: Any = None
         self.traffic: traffic.TrafficGenerator | None = None
         self.consumers: consumers.Consumers | None = None
+        self.metrics: metrics.MetricsPublisher | None = None
+        self.ticketing: ticketing.LocalTicketing | None = None
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
@@ -161,13 +163,15 @@ class Command(BaseCommand):
         stoppers = [threading.Thread(target=child.stop) for child in self.children]
         # The in-process helpers' threads are daemons: a call stuck on the emulator that is
         # going away must not hold the exit beyond the grace period.
-        for helper in (self.traffic, self.consumers):
+        for helper in (self.traffic, self.consumers, self.metrics):
             if helper is not None:
                 stoppers.append(threading.Thread(target=helper.stop, args=(STOP_TIMEOUT,)))
         if self.emulator is not None:
             stoppers.append(threading.Thread(target=self.emulator.stop, args=(STOP_TIMEOUT,)))
         if self.oidc_handle is not None:
             stoppers.append(threading.Thread(target=self._stop_oidc))
+        if self.ticketing is not None:
+            stoppers.append(threading.Thread(target=self.ticketing.stop))
         for stopper in stoppers:
             stopper.start()
         for stopper in stoppers:
@@ -262,6 +266,8 @@ class Command(BaseCommand):
         built = world.build()
         # The downstream services consume from the start, so queues don't pile up.
         self.consumers = consumers.Consumers(built).start()
+        # What CloudWatch would publish for the world (moto publishes no AWS/* metrics).
+        self.metrics = metrics.MetricsPublisher(built, interval=20.0).start()
         report = seed.seed(
             options["orders"],
             options["closures"],
@@ -302,6 +308,9 @@ class Command(BaseCommand):
             PYTHONUNBUFFERED="1",
         )
         env.update(self._start_oidc(oidc_port, web_port))
+        # The integrations' outside world: ServiceNow, a webhook receiver, a mail sink.
+        self.ticketing = ticketing.start(var, logs / "ticketing.log")
+        env.update(self.ticketing.env(web_port))
         _write_command_env(var, env)
 
         python = sys.executable
@@ -402,7 +411,12 @@ class Command(BaseCommand):
             f"whole), account {w['closure_waiting']} (a closure waiting "
             "for approval: it takes two different approvers).",
             self.fresh_note,
-            f"Logs: {logs}/{{emulator,celery,web}}.log",
+            *(
+                ["", "Integrations (admin: Integrations page):", *self.ticketing.banner()]
+                if self.ticketing is not None
+                else []
+            ),
+            f"Logs: {logs}/{{emulator,celery,web,ticketing}}.log",
             "Press Ctrl-C to stop everything.",
             "",
         ]

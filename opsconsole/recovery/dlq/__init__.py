@@ -1,0 +1,1 @@
+"""Dead-letter queues: the inbox, looking without taking, snapshots, search, send back, delete."""

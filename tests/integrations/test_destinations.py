@@ -1,0 +1,54 @@
+"""Outbound calls go only to allowed destinations: no probing the internal network."""
+
+from __future__ import annotations
+
+import pytest
+
+from opsconsole.audit.log import Actor
+from opsconsole.integrations import actions
+from opsconsole.integrations.destinations import DestinationRefused, check_url
+from opsconsole.integrations.errors import InvalidEndpoint
+
+ADMIN = Actor(type="user", id="admin@example.com", role="admin")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data/",  # the cloud metadata service
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://0.0.0.0/hook",
+        "ftp://example.com/hook",
+        "http://user:pw@example.com/hook",
+    ],
+)
+def test_it_refuses_loopback_private_and_odd_urls(url, settings):
+    settings.INTEGRATIONS_ALLOWED_DESTINATIONS = []
+    with pytest.raises(DestinationRefused):
+        check_url(url)
+
+
+def test_an_allow_listed_host_or_network_passes(settings):
+    settings.INTEGRATIONS_ALLOWED_DESTINATIONS = ["127.0.0.1", "10.0.0.0/8"]
+    check_url("http://127.0.0.1:9/x")
+    check_url("http://10.9.8.7/x")
+    with pytest.raises(DestinationRefused):
+        check_url("http://192.168.1.1/x")
+
+
+def test_a_public_address_passes(settings):
+    settings.INTEGRATIONS_ALLOWED_DESTINATIONS = []
+    check_url("https://93.184.216.34/hook")
+
+
+@pytest.mark.django_db
+def test_an_admin_cannot_subscribe_an_internal_address(settings):
+    settings.INTEGRATIONS_ALLOWED_DESTINATIONS = []
+    with pytest.raises(InvalidEndpoint) as caught:
+        actions.create_endpoint(ADMIN, url="http://169.254.169.254/latest/")
+    assert caught.value.field == "url"

@@ -177,6 +177,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Pages in the zone each person chose (UTC unless they did).
+    "sagas.timezones.TimeZoneMiddleware",
     "opsconsole.identity.middleware.SessionPolicyMiddleware",
     "opsconsole.identity.middleware.LoginRequiredMiddleware",
 ]
@@ -196,6 +198,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "opsconsole.context_processors.console",
                 "sagas.context_processors.search",
+                "sagas.timezones.context",
             ],
         },
     }

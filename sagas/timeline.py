@@ -702,7 +702,7 @@ class Gantt:
     label_width: int
     row_height: int
     bars: tuple[GanttBar, ...]
-    axis: tuple[tuple[float, str, str], ...]  # x, label, text-anchor
+    axis: tuple[tuple[float, datetime, str], ...]  # x, the moment there, text-anchor
     now_x: float | None
     gaps: tuple[GanttGap, ...] = ()
     top: int = 0  # the rows start below the axis
@@ -841,15 +841,16 @@ def gantt(
         for a, b, x0, x1, idle in segments
         if idle
     )
+    # Clock times: with idle stretches compressed, offsets from the start would not
+    # read evenly; the moment at each tick does.
     axis = []
     for i in range(5):
         offset = plot * i / 4
-        seconds = time_at(offset)
         anchor = "start" if i == 0 else ("end" if i == 4 else "middle")
         axis.append(
             (
                 round(label_width + offset, 2),
-                "+" + human_duration(seconds) if i else "0",
+                start + timedelta(seconds=time_at(offset)),
                 anchor,
             )
         )

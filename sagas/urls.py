@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import sync_views, ticket_views, views
+from . import sync_views, ticket_views, timezones, views
 
 app_name = "sagas"
 # The pages of one saga kind, under its slug.
@@ -14,6 +14,7 @@ kind_routes = [
 ]
 urlpatterns = [
     path("search/", views.search, name="search"),
+    path("time-zone/", timezones.choose, name="time_zone"),
     path("sync/", sync_views.sync_page, name="sync"),
     path("tickets/<int:saga_id>/panel/", ticket_views.panel, name="tickets_panel"),
     path("tickets/<int:saga_id>/link", ticket_views.link, name="link_ticket"),

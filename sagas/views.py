@@ -60,7 +60,6 @@ def _row(saga: Saga, now: datetime) -> dict[str, Any]:
         "status_label": saga.status_label,
         "age": human_duration(saga.age(now)),
         "duration": human_duration(saga.duration(now)),
-        "started": saga.started_at.strftime("%Y-%m-%d %H:%M:%S"),
         "stuck": saga.is_stuck(now),
         "active": saga.is_active,
     }
@@ -307,6 +306,15 @@ def _visit_rows(data: actions.CaseData, mask: Any, now: datetime) -> list[dict[s
     return rows
 
 
+def _one_row_per_attempt(events: Any) -> list[AuditEvent]:
+    """An action is recorded when it starts and when it ends: show it once, with how it
+    ended (or as started while it runs), newest first."""
+    latest: dict[Any, AuditEvent] = {}
+    for event in events:  # newest first: the first seen of an attempt is its outcome
+        latest.setdefault(event.attempt_id, event)
+    return list(latest.values())
+
+
 def _compensation_report(timeline: Timeline) -> dict[str, Any]:
     """Which compensation failed, and what was undone before it."""
     broken = timeline.failed_compensation
@@ -382,7 +390,10 @@ def case(request: HtmxHttpRequest, kind: str, key: str) -> HttpResponse:
         "history_url": reverse("sagas:history", args=[saga.kind, saga.business_key])
         + f"?{urlencode({'run': saga.execution_name})}",
     }
-    definition, definition_error = actions.state_machine_definition(saga)
+    # Not while AWS is failing this page already: the graph waits for the next view.
+    definition, definition_error = (
+        actions.state_machine_definition(saga) if not data.aws_error else (None, data.aws_error)
+    )
     context["graph"] = (
         graph.layout(
             definition,
@@ -398,7 +409,7 @@ def case(request: HtmxHttpRequest, kind: str, key: str) -> HttpResponse:
         return render(request, "sagas/case.html#live", context)
     context.update(
         {
-            "audit": list(
+            "audit": _one_row_per_attempt(
                 AuditEvent.objects.filter(
                     # Actions on the saga itself, and on what belongs to it (its approval
                     # requests, its messages), which carry its correlation id.
@@ -411,8 +422,8 @@ def case(request: HtmxHttpRequest, kind: str, key: str) -> HttpResponse:
                         if saga.correlation_id
                         else Q(pk__in=[])
                     )
-                )[:50]
-            ),
+                )[:100]
+            )[:50],
             # Other apps' sections, each loaded from its own URL; this page names none.
             "panels": panels_for(saga.pk, lambda role: has_role(request, role)),
             "active_statuses": ACTIVE_STATUSES,

@@ -67,3 +67,14 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// The time zone page offers the browser's own zone.
+document.addEventListener("DOMContentLoaded", function () {
+  var label = document.querySelector("[data-browser-zone]");
+  if (!label || !window.Intl) return;
+  var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (!zone) return;
+  label.querySelector("input").value = zone;
+  label.querySelector("[data-browser-zone-name]").textContent = zone;
+  label.hidden = false;
+});

@@ -35,6 +35,10 @@ def test_it_approves_a_high_value_order_and_the_saga_moves_on(browser_page):
     sign_in(page, "anna")
     _open_request(page, "order 8842,")
     shot(page, "approvals-01-request-8842")
+    # Approving asks first, naming what it does.
+    page.once(
+        "dialog", lambda dialog: dialog.message.startswith("Approve order 8842") and dialog.accept()
+    )
     page.get_by_role("button", name=re.compile(r"^Approve")).click()
     expect(page.get_by_role("status")).to_contain_text("Approved")
     expect(page.locator("#request-status")).to_contain_text("Approved")

@@ -127,3 +127,22 @@ def test_it_keeps_the_old_registry_when_the_new_one_is_invalid_and_says_so(
     # Fixed again: the problem goes away and the new kind appears.
     _touch(live_registry, with_kind(FOREIGN_KIND))
     assert "parcels" in get_registry().kinds and reload_problem() == ""
+
+
+def test_it_writes_the_environment_commands_beside_the_demo_need(tmp_path):
+    from opsconsole.management.commands.demo import _write_command_env
+
+    _write_command_env(
+        tmp_path,
+        {
+            "OPSCONSOLE_AWS_ENDPOINT_URL": "http://127.0.0.1:5140",
+            "OPSCONSOLE_LOCAL_KEYS": "1",
+            "OPSCONSOLE_VAR_DIR": str(tmp_path),
+            "OPSCONSOLE_OIDC_MOCK_PORT": "9440",  # the commands need not know it
+        },
+    )
+    text = (tmp_path / "demo.env").read_text()
+    assert "OPSCONSOLE_AWS_ENDPOINT_URL=http://127.0.0.1:5140\n" in text
+    assert "OPSCONSOLE_LOCAL_KEYS=1\n" in text
+    assert "set -a; . var/demo.env; set +a; python manage.py sync_sagas" in text
+    assert "OIDC" not in text

@@ -306,6 +306,9 @@ def test_it_compresses_a_day_long_wait_so_the_steps_after_it_stay_readable():
     # The axis is on top, its labels inside the picture; every row is drawn.
     assert len(g.bars) == len(tl.visits) == 10
     assert g.axis[-1][2] == "end" and g.axis[-1][0] <= g.width
+    # Ticks name the moment under them, so they read correctly across the compressed gap.
+    moments = [at for _, at, _ in g.axis]
+    assert moments == sorted(moments) and moments[-1] == tl.ended_at
     assert all(b.y >= g.top for b in g.bars)
 
 

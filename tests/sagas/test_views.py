@@ -400,3 +400,35 @@ def test_it_takes_kind_colon_key_in_the_header_search(viewer_client):
     response = viewer_client.get("/sagas/search/", {"q": "orders:8843"})
     assert response.status_code == 302 and response["Location"] == "/sagas/orders/8843/"
     assert viewer_client.get(response["Location"]).status_code == 200
+
+
+def test_it_shows_amounts_like_approvals_and_each_console_action_once(viewer_client):
+    import uuid
+
+    from opsconsole.audit.models import AuditEvent
+
+    synced()
+    saga = make_saga("orders", "8843", SagaStatus.COMPENSATED, amount="2039.00", currency="EUR")
+    attempt = uuid.uuid4()
+    for result in ("started", "succeeded"):
+        AuditEvent.objects.create(
+            attempt_id=attempt,
+            actor_type="user",
+            actor="oscar@example.com",
+            action="saga.redrive",
+            target_type="saga",
+            target_id=str(saga.pk),
+            result=result,
+        )
+    html = viewer_client.get("/sagas/orders/8843/").content.decode()
+    assert "2,039.00 EUR" in html
+    assert html.count("<td>saga.redrive</td>") == 1
+    assert "<td>succeeded" in html
+
+
+def test_it_says_a_finished_saga_has_no_current_step(viewer_client):
+    synced()
+    make_saga("orders", "8846", SagaStatus.COMPENSATED, current_step="ReserveInventory")
+    html = viewer_client.get("/sagas/orders/8846/").content.decode()
+    assert "Current step" not in html
+    assert "Where it stopped" in html and "no step is running" in html

@@ -28,6 +28,7 @@ URL_PERMISSIONS = {
     "home": page("viewer", query="overview=1"),
     "sagas:list": page("viewer", kwargs={"kind": "orders"}),
     "sagas:search": page("viewer", query="q=nothing-matches"),
+    "sagas:time_zone": page("viewer"),
     "sagas:export": page("viewer", kwargs={"kind": "orders"}),
     "sagas:detail": page("viewer", kwargs=_case),
     "sagas:history": page("viewer", kwargs=_case),

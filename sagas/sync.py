@@ -523,6 +523,7 @@ def _list_new(
     works: dict[str, _Work] = {}
     newest: datetime | None = None
     token: str | None = None
+    events = kind_sync(get_registry(), kind.key).events_queue is not None
     size = PAGE_SIZE if (full or state.watermark is None) else FIRST_PAGE_SIZE
     watermark = None if full else state.watermark
     while True:
@@ -538,7 +539,14 @@ def _list_new(
             row = known.get(summary.arn)
             # Known and unchanged: a running one gets its step refreshed with the active rows.
             if row is None or full or row.sfn_status != summary.status:
-                works[summary.arn] = _Work(arn=summary.arn, summary=summary, row=row)
+                works[summary.arn] = _Work(
+                    arn=summary.arn,
+                    summary=summary,
+                    row=row,
+                    # Kept current by events, a known row's new status is all the listing
+                    # needs to say (its error comes with the event): no describe.
+                    describe=not (events and row is not None and not full),
+                )
             if row is not None and watermark is not None and summary.started_at < watermark:
                 stop = True
                 break

@@ -147,6 +147,7 @@ def main() -> int:
         while Saga.objects.filter(details_pending=True).exists():  # (none if all went well)
             for kind in registry.kinds.values():
                 sync.describe_pending(kind, env, registry)
+        sync.sync_all()  # the steady state: one listing has seen everything the events did
         SyncState.objects.update(last_listing_at=timezone.now() - timedelta(hours=1))
         throttle(url, on=True)
         ticks = 12

@@ -64,6 +64,7 @@ WORKERS = 8  # concurrent AWS calls while describing new executions
 # budget allows within PENDING_PATIENCE seconds of waiting for it; the rest wait their turn.
 PENDING_BATCH = 500
 PENDING_PATIENCE = 2.0
+EVENTS_SETTLE_SECONDS = 30.0
 UPSERT_BATCH = 500
 # The item holding a saga's business status: sort key attribute and the values tried.
 STATUS_SORT_KEY = "sk"
@@ -648,15 +649,26 @@ def describe_pending(
     *,
     limit: int = PENDING_BATCH,
     patience: float = PENDING_PATIENCE,
+    settle: float | None = None,
 ) -> int:
     """Describe rows still waiting for their input's facts, newest first (the oldest work
     last), as far as the backfill's share of the budget allows now; the DescribeExecution
-    calls it made. Safe to run twice: a described row is no longer pending."""
-    rows = list(
-        Saga.objects.filter(kind=kind.key, details_pending=True).order_by("-started_at", "-id")[
-            :limit
-        ]
-    )
+    calls it made. Safe to run twice: a described row is no longer pending.
+
+    For a kind kept current by events, once past its first listing, an execution started in
+    the last `settle` seconds (EVENTS_SETTLE_SECONDS) waits: the safety net may have listed
+    it just before its event arrived, which carries the input and makes the describe
+    needless."""
+    registry = registry or get_registry()
+    pending = Saga.objects.filter(kind=kind.key, details_pending=True)
+    if settle is None:
+        settle = 0.0
+        if kind_sync(registry, kind.key).events_queue:
+            listed = SyncState.objects.filter(kind=kind.key, watermark__isnull=False).exists()
+            settle = EVENTS_SETTLE_SECONDS if listed else 0.0
+    if settle > 0:
+        pending = pending.filter(started_at__lte=timezone.now() - timedelta(seconds=settle))
+    rows = list(pending.order_by("-started_at", "-id")[:limit])
     if not rows:
         return 0
     counter = _Counter()

@@ -145,9 +145,14 @@ def apply_events(
     changed: list[tuple[Saga, StatusEvent]] = []
     for event in latest.values():
         row = rows.get(event.arn)
-        if row is not None and sync.progress_key(row.redrive_count, row.sfn_status) >= (
+        behind = row is not None and sync.progress_key(row.redrive_count, row.sfn_status) > (
             event.progress
-        ):
+        )
+        same = row is not None and sync.progress_key(row.redrive_count, row.sfn_status) == (
+            event.progress
+        )
+        # A replay changes nothing, unless it brings the input a listed row still lacks.
+        if behind or (same and not (row and row.details_pending and event.input_included)):
             result.unchanged += 1
             continue
         if row is None:

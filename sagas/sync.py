@@ -664,7 +664,7 @@ def describe_pending(
     if settle is None:
         settle = 0.0
         if kind_sync(registry, kind.key).events_queue:
-            listed = SyncState.objects.filter(kind=kind.key, watermark__isnull=False).exists()
+            listed = SyncState.objects.filter(kind=kind.key, last_listing_at__isnull=False).exists()
             settle = EVENTS_SETTLE_SECONDS if listed else 0.0
     if settle > 0:
         pending = pending.filter(started_at__lte=timezone.now() - timedelta(seconds=settle))

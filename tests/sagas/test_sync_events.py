@@ -186,7 +186,7 @@ def test_it_runs_as_the_beat_task_and_a_task_run_twice_is_harmless(aws):
 
 def test_a_listed_execution_waits_for_its_event_before_a_describe(aws):
     built = world.build()
-    SyncState.objects.create(kind="orders", watermark=T0)  # listed before: events flow
+    SyncState.objects.create(kind="orders", last_listing_at=T0)  # listed before: events flow
     payload = seed._order("7700", "declined", 7700).payload
     arn = stepfunctions.start_execution(built.order_state_machine_arn, "order-7700-1", payload)
     row = Saga.objects.create(

@@ -64,7 +64,9 @@ WORKERS = 8  # concurrent AWS calls while describing new executions
 # budget allows within PENDING_PATIENCE seconds of waiting for it; the rest wait their turn.
 PENDING_BATCH = 500
 PENDING_PATIENCE = 2.0
-EVENTS_SETTLE_SECONDS = 30.0
+# Longer than the event queue's visibility timeout (30 s by default), so that an event whose
+# first delivery failed and comes again still arrives before the describe would.
+EVENTS_SETTLE_SECONDS = 120.0
 UPSERT_BATCH = 500
 # The item holding a saga's business status: sort key attribute and the values tried.
 STATUS_SORT_KEY = "sk"

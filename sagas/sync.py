@@ -66,6 +66,9 @@ WORKERS = 8  # concurrent AWS calls while describing new executions
 # budget allows within PENDING_PATIENCE seconds of waiting for it; the rest wait their turn.
 PENDING_BATCH = 500
 PENDING_PATIENCE = 2.0
+# Longer than the event queue's visibility timeout (30 s by default), so that an event whose
+# first delivery failed and comes again still arrives before the describe would.
+EVENTS_SETTLE_SECONDS = 120.0
 UPSERT_BATCH = 500
 
 ProgressFn = Callable[[str, int, int], None]
@@ -532,6 +535,7 @@ def _list_new(
     works: dict[str, _Work] = {}
     newest: datetime | None = None
     token: str | None = None
+    events = kind_sync(get_registry(), kind.key).events_queue is not None
     size = PAGE_SIZE if (full or state.watermark is None) else FIRST_PAGE_SIZE
     watermark = None if full else state.watermark
     while True:
@@ -547,7 +551,14 @@ def _list_new(
             row = known.get(summary.arn)
             # Known and unchanged: a running one gets its step refreshed with the active rows.
             if row is None or full or row.sfn_status != summary.status:
-                works[summary.arn] = _Work(arn=summary.arn, summary=summary, row=row)
+                works[summary.arn] = _Work(
+                    arn=summary.arn,
+                    summary=summary,
+                    row=row,
+                    # Kept current by events, a known row's new status is all the listing
+                    # needs to say (its error comes with the event): no describe.
+                    describe=not (events and row is not None and not full),
+                )
             if row is not None and watermark is not None and summary.started_at < watermark:
                 stop = True
                 break
@@ -649,15 +660,26 @@ def describe_pending(
     *,
     limit: int = PENDING_BATCH,
     patience: float = PENDING_PATIENCE,
+    settle: float | None = None,
 ) -> int:
     """Describe rows still waiting for their input's facts, newest first (the oldest work
     last), as far as the backfill's share of the budget allows now; the DescribeExecution
-    calls it made. Safe to run twice: a described row is no longer pending."""
-    rows = list(
-        Saga.objects.filter(kind=kind.key, details_pending=True).order_by("-started_at", "-id")[
-            :limit
-        ]
-    )
+    calls it made. Safe to run twice: a described row is no longer pending.
+
+    For a kind kept current by events, once past its first listing, an execution started in
+    the last `settle` seconds (EVENTS_SETTLE_SECONDS) waits: the safety net may have listed
+    it just before its event arrived, which carries the input and makes the describe
+    needless."""
+    registry = registry or get_registry()
+    pending = Saga.objects.filter(kind=kind.key, details_pending=True)
+    if settle is None:
+        settle = 0.0
+        if kind_sync(registry, kind.key).events_queue:
+            listed = SyncState.objects.filter(kind=kind.key, last_listing_at__isnull=False).exists()
+            settle = EVENTS_SETTLE_SECONDS if listed else 0.0
+    if settle > 0:
+        pending = pending.filter(started_at__lte=timezone.now() - timedelta(seconds=settle))
+    rows = list(pending.order_by("-started_at", "-id")[:limit])
     if not rows:
         return 0
     counter = _Counter()

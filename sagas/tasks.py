@@ -1,11 +1,11 @@
-"""Celery tasks of the sagas app: thin wrappers around its actions and its sync."""
+"""Celery tasks of the sagas app: thin wrappers around its sync."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
 
-from . import actions, sync, sync_events
+from . import sync, sync_events
 
 
 @shared_task(name="sagas.tasks.sync_all_kinds", ignore_result=True)
@@ -27,6 +27,3 @@ def consume_status_events() -> dict[str, int]:
     # A short poll, at most one interval long: the task never holds a worker while idle.
     found = sync_events.consume(max_seconds=settings.SYNC_EVENTS_INTERVAL, wait_seconds=0)
     return {"received": found.received, "applied": found.applied, "errors": len(found.errors)}
-
-
-__all__ = ["actions", "consume_status_events", "sync_all_kinds"]

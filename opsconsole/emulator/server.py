@@ -53,8 +53,16 @@ def free_port(host: str = HOST) -> int:
 class EmulatorServer:
     """One moto server process; `start()` returns once it answers with execution enabled."""
 
-    def __init__(self, port: int | None = None, *, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        log_path: Path | None = None,
+        throttling: str | dict[str, list[float]] | None = None,
+    ) -> None:
         self.port = settings.EMULATOR_PORT if port is None else port
+        # Step Functions throttling ("aws": AWS's defaults; see emulator/throttling.py).
+        self.throttling = throttling
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -94,7 +102,7 @@ class EmulatorServer:
             self._wait_until_ready()
             response = requests.post(
                 f"{self.url}/moto-api/config",
-                json={"stepfunctions": {"execute_state_machine": True}},
+                json={"stepfunctions": self._sfn_config()},
                 timeout=5,
             )
             response.raise_for_status()
@@ -102,6 +110,12 @@ class EmulatorServer:
             self.stop()
             raise
         return self
+
+    def _sfn_config(self) -> dict[str, object]:
+        config: dict[str, object] = {"execute_state_machine": True}
+        if self.throttling:
+            config["throttling"] = self.throttling
+        return config
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
@@ -127,7 +141,7 @@ class EmulatorServer:
         requests.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
         requests.post(
             f"{self.url}/moto-api/config",
-            json={"stepfunctions": {"execute_state_machine": True}},
+            json={"stepfunctions": self._sfn_config()},
             timeout=5,
         ).raise_for_status()
 
@@ -169,9 +183,14 @@ def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 5.0) -
 
 
 @contextlib.contextmanager
-def running(port: int | None = None, *, log_path: Path | None = None) -> Iterator[EmulatorServer]:
+def running(
+    port: int | None = None,
+    *,
+    log_path: Path | None = None,
+    throttling: str | dict[str, list[float]] | None = None,
+) -> Iterator[EmulatorServer]:
     """A started emulator for the duration of the block (port 0: an ephemeral port)."""
-    server = EmulatorServer(port, log_path=log_path)
+    server = EmulatorServer(port, log_path=log_path, throttling=throttling)
     server.start()
     try:
         yield server

@@ -184,6 +184,31 @@ def test_it_runs_as_the_beat_task_and_a_task_run_twice_is_harmless(aws):
     assert Saga.objects.filter(business_key="7600").count() == 1
 
 
+def test_a_listed_execution_waits_for_its_event_before_a_describe(aws):
+    built = world.build()
+    SyncState.objects.create(kind="orders", last_listing_at=T0)  # listed before: events flow
+    payload = seed._order("7700", "declined", 7700).payload
+    arn = stepfunctions.start_execution(built.order_state_machine_arn, "order-7700-1", payload)
+    row = Saga.objects.create(
+        kind="orders",
+        execution_arn=arn,
+        execution_name="order-7700-1",
+        state_machine_arn=SM,
+        business_key="7700",
+        status=SagaStatus.RUNNING,
+        sfn_status="RUNNING",
+        started_at=datetime.now(tz=UTC),
+        details_pending=True,
+    )
+    registry = get_registry()
+    # Just started: its event (with the input) is surely on the way, no describe yet.
+    assert sync.describe_pending(orders(), registry.env_for(orders()), registry) == 0
+    ev = sync_events.StatusEvent(**{**event("7700", "RUNNING").__dict__, "arn": arn})
+    sync_events.apply_events(orders(), [ev])  # the same status, but with the input
+    row.refresh_from_db()
+    assert (row.details_pending, row.correlation_id) == (False, "c-1")
+
+
 def test_polling_is_a_slow_safety_net_when_events_keep_the_kind_current(aws, aws_calls, settings):
     world.build()
     settings.SYNC_SAFETY_NET_SECONDS = 3600

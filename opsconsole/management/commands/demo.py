@@ -257,7 +257,11 @@ class Command(BaseCommand):
 
         self.stdout.write(f"Starting the AWS emulator on 127.0.0.1:{port}...")
         try:
-            self.emulator = server.EmulatorServer(port, log_path=logs / "emulator.log").start()
+            # Throttling Step Functions like AWS (its documented defaults): the console's
+            # sync must keep to its budget here too.
+            self.emulator = server.EmulatorServer(
+                port, log_path=logs / "emulator.log", throttling="aws"
+            ).start()
         except server.EmulatorError as exc:
             raise CommandError(str(exc)) from exc
         clients.set_endpoint_override(self.emulator.url)

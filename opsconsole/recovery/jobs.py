@@ -35,7 +35,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Value
+from django.db.models import F, Field, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -197,8 +197,13 @@ def _write_items(items: list[JobItem], columns: tuple[str, ...]) -> None:
 
     What `bulk_update` does with one statement of CASE expressions, which for a chunk of 50
     items costs more to build than to run (a 10,000-message redrive writes 600 chunks)."""
-    fields = [JobItem._meta.get_field(name) for name in columns]
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    fields: list[Field[Any, Any]] = []
+    for name in columns:
+        found = JobItem._meta.get_field(name)
+        if not isinstance(found, Field):  # concrete columns only, never relations
+            raise TypeError(f"{name} is not a column of JobItem")
+        fields.append(found)
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column or f.name)} = %s" for f in fields)
     table = connection.ops.quote_name(JobItem._meta.db_table)
     rows = [
         [f.get_db_prep_save(getattr(item, f.attname), connection) for f in fields] + [item.pk]

@@ -11,6 +11,7 @@ class ApprovalsConfig(plugins.PluginConfig):
     name = "approvals"
     nav = plugins.Nav(order=20, links=lambda: _nav_links(), role="viewer")
     plugs = (
+        plugins.TargetLink("approval", "approvals:detail"),
         plugins.Counter(
             "approvals-waiting",
             compute=lambda request: _waiting_counter(request),

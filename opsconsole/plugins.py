@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.apps import AppConfig
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import module_has_submodule
 
 from opsconsole.schedule import PeriodicJob, register_periodic
@@ -119,7 +119,35 @@ def signals() -> dict[str, Signal]:
     return dict(_signals)
 
 
-Plug = NavEntry | Panel | Counter | Signal | PeriodicJob
+@dataclass(frozen=True)
+class TargetLink:
+    """How the audit log links a record's target to its page: `url_name` reversed with the
+    target id (digits only when `numeric`), so the audit pages name no feature."""
+
+    target_type: str
+    url_name: str
+    numeric: bool = True
+
+
+_target_links: dict[str, TargetLink] = {}
+
+
+def register_target_link(link: TargetLink) -> None:
+    _target_links[link.target_type] = link
+
+
+def target_url(target_type: str, target_id: str) -> str | None:
+    """The page of an audit target, when its feature says how to reach it; None otherwise."""
+    link = _target_links.get(target_type)
+    if link is None or not target_id or (link.numeric and not target_id.isdigit()):
+        return None
+    try:
+        return reverse(link.url_name, args=[target_id])
+    except NoReverseMatch:
+        return None
+
+
+Plug = NavEntry | Panel | Counter | Signal | TargetLink | PeriodicJob
 
 
 def install(*plugs: Plug) -> None:
@@ -133,6 +161,8 @@ def install(*plugs: Plug) -> None:
             register_counter(plug)
         elif isinstance(plug, Signal):
             register_signal(plug)
+        elif isinstance(plug, TargetLink):
+            register_target_link(plug)
         else:
             register_periodic(
                 plug.name,

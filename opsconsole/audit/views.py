@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from opsconsole import plugins
 from opsconsole.identity.roles import ADMIN, actor_for, role_required
 from opsconsole.web.csv import csv_response
 from opsconsole.web.http import HtmxHttpRequest
@@ -43,11 +44,15 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
     before = request.GET.get("before")
     page = keyset_page(queryset, after=before, size=PAGE_SIZE)
     older = keep_params(request.GET, before=page.next_cursor) if page.next_cursor else None
+    for event in page.rows:
+        # Each target linked to its page, where the feature owning it says how.
+        setattr(event, "target_url", plugins.target_url(event.target_type, event.target_id))  # noqa: B010
     return render(
         request,
         "audit/index.html",
         {
             "form": form,
+            # Each target linked to its page, where the feature owning it says how.
             "events": page.rows,
             "older_query": older,
             "newest_query": keep_params(request.GET, before=None),

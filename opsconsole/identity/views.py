@@ -165,6 +165,10 @@ class TokenForm(forms.Form):
     )
 
 
+# Where a token just created waits for the redirected GET that shows it, once.
+_JUST_CREATED = "identity.just_created"
+
+
 def _tokens_page(
     request: HttpRequest, form: TokenForm, *, created: ApiToken | None = None, raw: str = ""
 ) -> HttpResponse:
@@ -185,6 +189,12 @@ def _tokens_page(
 @role_required(ADMIN)
 def tokens(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
+        # Redirect after POST: the new token waits in the session for this one GET, so a
+        # reload neither creates a second token nor shows the secret again.
+        fresh = request.session.pop(_JUST_CREATED, None)
+        if fresh:
+            created = ApiToken.objects.filter(pk=fresh.get("id")).first()
+            return _tokens_page(request, TokenForm(), created=created, raw=fresh.get("raw", ""))
         return _tokens_page(request, TokenForm())
     form = TokenForm(request.POST)
     if not form.is_valid():
@@ -200,12 +210,20 @@ def tokens(request: HtmxHttpRequest) -> HttpResponse:
     except actions.TokenError as exc:
         form.add_error(None, str(exc))
         return _tokens_page(request, form)
-    return _tokens_page(request, TokenForm(), created=token, raw=raw)
+    request.session[_JUST_CREATED] = {"id": token.pk, "raw": raw}
+    return HttpResponseRedirect(reverse("identity:tokens"))
 
 
 @require_POST
 @role_required(ADMIN)
 def revoke_token(request: HtmxHttpRequest, token_id: int) -> HttpResponse:
+    """Revoke once confirmed: the page's dialog confirms with JavaScript; without it, this
+    answers with a confirmation page first."""
+    if request.POST.get("confirmed") != "1":
+        candidate = ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).first()
+        if candidate is None:
+            raise Http404("No such token.")
+        return render(request, "identity/revoke_confirm.html", {"token": candidate})
     token = actions.revoke_api_token(actor_for(request), token_id)
     if token is None:
         raise Http404("No such token.")

@@ -8,7 +8,10 @@ class IntegrationsConfig(plugins.PluginConfig):
     nav = plugins.Nav(
         order=70, label="Integrations", url_name="integrations:webhooks", role="admin"
     )
-    plugs = (PeriodicJob("integrations-sweep", "opsconsole.integrations.tasks.sweep", 15.0),)
+    plugs = (
+        PeriodicJob("integrations-sweep", "opsconsole.integrations.tasks.sweep", 15.0),
+        plugins.TargetLink("webhook", "integrations:endpoint"),
+    )
 
     def ready(self) -> None:
         super().ready()

@@ -34,6 +34,7 @@ class MonitoringConfig(plugins.PluginConfig):
     name = "opsconsole.monitoring"
     nav = plugins.Nav(order=40, links=_nav_links, role="viewer")
     plugs = (
+        plugins.TargetLink("alert", "monitoring:alert"),
         plugins.Counter("alerts-firing", _firing_counter, role="viewer", order=5),
         PeriodicJob(
             "poll-metrics",

@@ -6,6 +6,9 @@ class RecoveryConfig(plugins.PluginConfig):
     name = "opsconsole.recovery"
     nav = plugins.Nav(order=30, label="Recovery", url_name="recovery:index", role="viewer")
     plugs = (
+        plugins.TargetLink("job", "recovery:job"),
+        plugins.TargetLink("replay", "recovery:replay"),
+        plugins.TargetLink("dlq", "recovery:dlq", numeric=False),
         PeriodicJob("poll-dlq-depths", "opsconsole.recovery.tasks.poll_dlq_depths", 30.0),
         # For monitoring's rules: each DLQ's depth from SQS attributes (recovery/signals.py).
         plugins.Signal(

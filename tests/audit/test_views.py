@@ -126,3 +126,18 @@ def test_it_links_back_to_the_newest_events_keeping_the_filters(admin_client_, m
     assert older.context["paged"] is True
     assert older.context["newest_query"] == "action=saga."
     assert older.context["older_query"] is None
+
+
+def test_it_links_each_target_to_its_page_where_its_feature_says_how(admin_client_):
+    from opsconsole.audit.log import Actor, record
+
+    actor = Actor(type="user", id="olga@example.com", role="operator")
+    record(actor, "job.pause", result="succeeded", target_type="job", target_id="41")
+    record(actor, "approval.approve", result="succeeded", target_type="approval", target_id="7")
+    record(actor, "thing.poke", result="succeeded", target_type="thing", target_id="3")
+
+    page = admin_client_.get("/audit/").content.decode()
+
+    assert 'href="/recovery/jobs/41/"' in page
+    assert 'href="/approvals/7/"' in page
+    assert '<span class="mono" title="3">3</span>' in page  # nobody says how: no link

@@ -148,10 +148,13 @@ def test_it_does_not_let_oidc_users_sign_in_with_a_password(client, settings, us
 
 def test_it_shows_a_new_token_once_and_stores_only_its_hash(admin_client_):
     response = admin_client_.post(
-        "/auth/tokens/", {"name": "servicenow", "role": "viewer", "expires_days": "30"}
+        "/auth/tokens/",
+        {"name": "servicenow", "role": "viewer", "expires_days": "30"},
+        follow=True,
     )
 
-    assert response.status_code == 200
+    # Redirected after the POST: a reload repeats the GET, never the creation.
+    assert response.redirect_chain == [("/auth/tokens/", 302)]
     assert "no-store" in response["Cache-Control"]
     raw = response.context["raw_token"]
     assert raw.startswith("opc_") and raw in response.content.decode()
@@ -159,8 +162,9 @@ def test_it_shows_a_new_token_once_and_stores_only_its_hash(admin_client_):
     assert token.token_hash == hash_token(raw) and raw not in token.token_hash
     assert token.created_by == "admin@example.com" and token.expires_at is not None
 
-    listing = admin_client_.get("/auth/tokens/").content.decode()
-    assert "servicenow" in listing and raw not in listing
+    reloaded = admin_client_.get("/auth/tokens/").content.decode()
+    assert "servicenow" in reloaded and raw not in reloaded
+    assert ApiToken.objects.filter(name="servicenow").count() == 1
     create = AuditEvent.objects.get(action="api_token.create", result="succeeded")
     assert raw not in json.dumps(create.details)
 
@@ -177,11 +181,19 @@ def test_it_explains_a_bad_token_request(admin_client_):
     assert "120/minute" in bad_rate.content.decode()
 
 
-def test_it_revokes_a_token(admin_client_):
+def test_it_revokes_a_token_once_confirmed(admin_client_):
     admin_client_.post("/auth/tokens/", {"name": "svc", "role": "viewer"})
     token = ApiToken.objects.get(name="svc")
+    listing = admin_client_.get("/auth/tokens/").content.decode()
+    assert 'data-confirm="Revoke the token svc?' in listing  # the dialog, with JavaScript
 
-    response = admin_client_.post(f"/auth/tokens/{token.pk}/revoke/")
+    # Without JavaScript the first POST asks, with what revoking does, and changes nothing.
+    asked = admin_client_.post(f"/auth/tokens/{token.pk}/revoke/")
+    assert asked.status_code == 200 and "gets 401 from its next call" in asked.content.decode()
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+    response = admin_client_.post(f"/auth/tokens/{token.pk}/revoke/", {"confirmed": "1"})
 
     assert response.status_code == 302
     token.refresh_from_db()

@@ -36,7 +36,9 @@ URL_PERMISSIONS: dict[str, Access] = {
     "identity:logout": public(302, method="POST"),
     "identity:break_glass": public(404),  # off unless OPSCONSOLE_BREAK_GLASS_LOGIN=1
     "identity:tokens": page("admin"),
-    "identity:revoke_token": page("admin", method="POST", ok=302, kwargs=_token),
+    "identity:revoke_token": page(
+        "admin", method="POST", ok=302, kwargs=_token, data={"confirmed": "1"}
+    ),
     "audit:index": page("admin"),
     "audit:export": page("admin"),
     "audit-list": api("admin"),

@@ -80,11 +80,15 @@ def test_the_first_sync_lists_everything_and_describes_within_the_budget(
     assert pending.count() == result.pending == N - result.describe_calls
     assert all(s.correlation_id == f"corr-{s.business_key}" for s in described)
     # Oldest work last: what is still pending started before what was described (but for
-    # the few describes in flight on the pool's threads when the budget ran out).
+    # the describes in flight on the pool's threads when the budget ran out: each thread may
+    # hold a reserved token then and be handed one more before it sees the refusal; on a
+    # loaded CI host both happen, so the bound is two per thread).
     newest_pending = pending.order_by("-started_at").first()
     assert newest_pending is not None
     newer = described.filter(started_at__gt=newest_pending.started_at).count()
-    assert newer >= described.count() - sync.WORKERS
+    assert newer >= described.count() - 2 * sync.WORKERS
+    # And most of the work done is the newest: far more described after than before.
+    assert newer > described.count() // 2
 
 
 def test_later_syncs_describe_the_rest_and_then_nothing(listed_orders, budget_on, settings):

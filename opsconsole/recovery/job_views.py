@@ -6,6 +6,7 @@ the job is active."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -25,6 +26,22 @@ from .models import Job, JobItem
 
 POLL_SECONDS = 2
 ITEM_STATES = [s for s, _ in JobItem.STATES]
+
+
+def _preview_rows(preview: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """The confirmed impact as (label, text, is_block): nested values as indented JSON and
+    multi-line text (a diff) kept in lines, never a Python repr."""
+    rows = []
+    for key, value in preview.items():
+        label = str(key).replace("_", " ").capitalize()
+        if isinstance(value, dict | list):
+            rows.append((label, json.dumps(value, indent=2, ensure_ascii=False, default=str), True))
+        elif isinstance(value, bool):
+            rows.append((label, "yes" if value else "no", False))
+        else:
+            text = str(value)
+            rows.append((label, text, "\n" in text))
+    return rows
 
 
 def _job_or_404(pk: int) -> Job:
@@ -52,6 +69,7 @@ def job_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {
         "job": job,
         "label": jobs.label_for(job.kind),
+        "asked": _preview_rows(job.preview),
         "counts": job.counts(),
         "poll": job.is_active,
         "poll_seconds": POLL_SECONDS,

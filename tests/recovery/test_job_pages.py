@@ -26,7 +26,12 @@ def paused_job(settings):
         items=[(f"msg-{i}", {}) for i in range(120)] + [("bad", {})],
         idempotency_key="page-1",
         ticket="INC0042",
-        preview={"queue": "payments-dlq", "messages": 121},
+        preview={
+            "queue": "payments-dlq",
+            "messages": 121,
+            "groups": [{"dlq": "payments-dlq", "count": 121}],
+            "cannot_send": 0,
+        },
     )
     jobs.run(job.pk)  # a first slice: everything, since no rate is set
     job.refresh_from_db()
@@ -37,6 +42,8 @@ def paused_job(settings):
 def test_it_shows_progress_results_and_what_was_asked(operator_client, paused_job):
     page = operator_client.get(f"/recovery/jobs/{paused_job.pk}/").content.decode()
     assert "Record items" in page and "INC0042" in page and "payments-dlq" in page
+    # The confirmed impact reads as words and JSON, not as Python.
+    assert "Cannot send" in page and "&quot;count&quot;: 121" in page and "{&#x27;" not in page
     assert "100%" in page and "120 succeeded" in page and "1 failed" in page
     assert 'rel="next"' in page  # 121 items: more than one page
     failed = operator_client.get(f"/recovery/jobs/{paused_job.pk}/?state=failed").content.decode()

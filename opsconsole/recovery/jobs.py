@@ -341,6 +341,7 @@ def _steer(job: Job, actor: Actor, verb: str, allowed: set[str], new_state: str)
                 details={"state": locked.state},
             )
             raise JobStateConflict(job_id=job.pk, state=locked.state, action=verb)
+        was = locked.state
         if new_state != Job.CANCELLED:
             locked.state = new_state
             locked.save(update_fields=["state", "updated_at"])
@@ -351,7 +352,7 @@ def _steer(job: Job, actor: Actor, verb: str, allowed: set[str], new_state: str)
             target_type="job",
             target_id=str(job.pk),
             ticket=job.ticket,
-            details={"kind": job.kind, "was": job.state},
+            details={"kind": job.kind, "was": was},
         )
     return locked
 

@@ -113,6 +113,9 @@ def _member(value: Any) -> Any:
     return value
 
 
+_RESERVED_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "code", "errors"})
+
+
 def problem_for(error: DomainError) -> dict[str, Any]:
     """The problem document for a domain error: the page's sentence as `detail`, and its
     params (who decided, when, the candidates...) as extension members. Field errors come
@@ -123,5 +126,9 @@ def problem_for(error: DomainError) -> dict[str, Any]:
     field = params.pop("field", None)
     if field:
         field_errors = {field: [detail]}
-    members = {name: _member(value) for name, value in params.items()}
+    # A param named like a member of the document itself (`detail`, `status` ...) has
+    # already served the sentence; it must not collide with the member.
+    members = {
+        name: _member(value) for name, value in params.items() if name not in _RESERVED_MEMBERS
+    }
     return problem(error.code, detail=detail, errors=field_errors, **members)

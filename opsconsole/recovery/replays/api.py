@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from opsconsole.identity.permissions import IsViewer
 from opsconsole.identity.roles import actor_for
+from opsconsole.web.openapi import problem_response
 
 from ..executions.api import IDEMPOTENCY
 from . import actions
@@ -32,7 +33,9 @@ class ArchiveList(generics.GenericAPIView):
 
     permission_classes = [IsViewer]
     serializer_class = ArchiveSerializer
+    pagination_class = None
 
+    @extend_schema(responses={200: ArchiveSerializer(many=True)})
     def get(self, request: Request) -> Response:
         return Response(ArchiveSerializer(actions.archive_rows(), many=True).data)
 
@@ -44,7 +47,10 @@ class ReplayPreview(generics.GenericAPIView):
     permission_classes = [IsViewer]
     serializer_class = ReplayInput
 
-    @extend_schema(request=ReplayInput, responses={200: ImpactSerializer})
+    @extend_schema(
+        request=ReplayInput,
+        responses={200: ImpactSerializer, **problem_response(404, "No such archive.")},
+    )
     def post(self, request: Request) -> Response:
         payload = ReplayInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -59,6 +65,7 @@ class ReplayList(generics.GenericAPIView):
 
     permission_classes = [IsAuthenticated]
     serializer_class = ReplaySerializer
+    pagination_class = None
 
     @extend_schema(responses={200: ReplaySerializer(many=True)})
     def get(self, request: Request) -> Response:
@@ -66,7 +73,11 @@ class ReplayList(generics.GenericAPIView):
             self.permission_denied(request)
         return Response([_replay(r) for r in ReplayRecord.objects.all()[:100]])
 
-    @extend_schema(request=ReplayInput, parameters=[IDEMPOTENCY], responses={201: ReplaySerializer})
+    @extend_schema(
+        request=ReplayInput,
+        parameters=[IDEMPOTENCY],
+        responses={201: ReplaySerializer, **problem_response(404, "No such archive.")},
+    )
     def post(self, request: Request) -> Response:
         payload = ReplayInput(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -16,5 +16,6 @@ urlpatterns = [
     path("redoc/", RedocView.as_view(), name="api-redoc"),
     # Last, and only for paths ending in a slash, so APPEND_SLASH still redirects
     # /api/v1/sagas to /api/v1/sagas/ before this answers 404.
-    re_path(r"^(?P<path>.*/)$", NoSuchEndpoint.as_view(), name="api-not-found"),
+    # [\s\S]: a path with an encoded line break is still an API path (answered as problem+json).
+    re_path(r"^(?P<path>[\s\S]*/)$", NoSuchEndpoint.as_view(), name="api-not-found"),
 ]

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from opsconsole.identity.permissions import IsViewer
 from opsconsole.identity.roles import actor_for
 from opsconsole.recovery.job_serializers import JobSerializer
+from opsconsole.web.openapi import problem_response
 
 from . import actions, bulk, eligibility
 from .models import ActionKind, SagaAction
@@ -73,7 +74,14 @@ class SagaAct(generics.GenericAPIView):
     action_kind = ""
 
     @extend_schema(
-        request=ActionInput, parameters=[IDEMPOTENCY], responses={201: SagaActionSerializer}
+        request=ActionInput,
+        parameters=[IDEMPOTENCY],
+        responses={
+            201: SagaActionSerializer,
+            **problem_response(
+                409, "Not possible for this saga now (the reason says why), or already done."
+            ),
+        },
     )
     def post(self, request: Request, saga_id: int) -> Response:
         payload = ActionInput(data=request.data)

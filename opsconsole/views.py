@@ -72,7 +72,7 @@ def _within(seconds: float, check: Callable[[], str]) -> str:
     try:
         return future.result(timeout=seconds)
     except FutureTimeout:
-        raise TimeoutError(f"no answer within {seconds:g} s") from None
+        raise TimeoutError(f"unreachable: no answer within {seconds:g} s") from None
 
 
 @require_GET

@@ -55,3 +55,39 @@ class ProblemAutoSchema(AutoSchema):
                 )
                 responses[str(status)]["description"] = _DESCRIPTIONS[status]
         return dict(sorted(responses.items()))
+
+
+# What each database allows an integer column (SQLite 64 bits, PostgreSQL 32 or 64): Django
+# adds them as validators, so the schema would change with the database it was made on.
+_DATABASE_LIMITS = {
+    (-(2**63), 2**63 - 1),
+    (-(2**31), 2**31 - 1),
+    (0, 2**63 - 1),
+    (0, 2**31 - 1),
+}
+
+
+def drop_database_integer_ranges(result: Any, generator: Any, request: Any, public: Any) -> Any:
+    """Remove integer bounds that are only a database's column range (and the int64 format
+    they imply), keeping bounds an API field sets itself."""
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            kind = node.get("type")
+            integer = kind == "integer" or (isinstance(kind, list) and "integer" in kind)
+            if integer and "maximum" in node:
+                bounds = (node.get("minimum", 0), node["maximum"])
+                if bounds in _DATABASE_LIMITS or node["maximum"] in (2**63 - 1, 2**31 - 1):
+                    node.pop("maximum", None)
+                    if node.get("minimum") in (-(2**63), -(2**31)):
+                        node.pop("minimum", None)
+                    if node.get("format") == "int64":
+                        node.pop("format", None)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(result)
+    return result

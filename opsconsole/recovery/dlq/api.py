@@ -190,11 +190,49 @@ def _selection(data: dict[str, Any]) -> list[DeadLetter]:
     )
 
 
-class Redrive(generics.GenericAPIView):
-    """Send dead letters back to their source (operators; 202 with the job)."""
+class _SendBack(generics.GenericAPIView):
+    """What redrive and delete share: operators only, a dry run answers the preview, the
+    same Idempotency-Key answers the job already submitted, else the job (202)."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = SubmittedSerializer
+    action = ""
+    input_class: type[SelectionInput] = SelectionInput
+
+    def submit(self, letters: list[DeadLetter], v: dict[str, Any], **common: Any) -> Any:
+        raise NotImplementedError
+
+    def post(self, request: Request) -> Response:
+        actions.require_operator(actor_for(request), f"dlq.{self.action}", "")
+        data = self.input_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        key = request.headers.get("Idempotency-Key", "")
+        if not v["dry_run"] and (existing := sendback.already_submitted(key)) is not None:
+            return _submitted(existing, False, None)
+        letters = _selection(v)
+        shown = sendback.preview(letters, self.action)
+        if v["dry_run"]:
+            return Response(PreviewSerializer(shown).data)
+        job, created = self.submit(
+            letters,
+            v,
+            actor=actor_for(request),
+            ticket=v["ticket"],
+            reason=v["reason"],
+            idempotency_key=key,
+        )
+        return _submitted(job, created, shown)
+
+
+class Redrive(_SendBack):
+    """Send dead letters back to their source (operators; 202 with the job)."""
+
+    action = "redrive"
+    input_class = RedriveInput
+
+    def submit(self, letters: list[DeadLetter], v: dict[str, Any], **common: Any) -> Any:
+        return sendback.submit_redrive(letters, rate_per_second=v["rate_per_second"], **common)
 
     @extend_schema(
         request=RedriveInput,
@@ -202,33 +240,16 @@ class Redrive(generics.GenericAPIView):
         responses={202: SubmittedSerializer, 200: PreviewSerializer},
     )
     def post(self, request: Request) -> Response:
-        actions.require_operator(actor_for(request), "dlq.redrive", "")
-        data = RedriveInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        key = request.headers.get("Idempotency-Key", "")
-        if not v["dry_run"] and (existing := sendback.already_submitted(key)) is not None:
-            return _submitted(existing, False, None)
-        letters = _selection(v)
-        shown = sendback.preview(letters, "redrive")
-        if v["dry_run"]:
-            return Response(PreviewSerializer(shown).data)
-        job, created = sendback.submit_redrive(
-            letters,
-            actor=actor_for(request),
-            ticket=v["ticket"],
-            reason=v["reason"],
-            idempotency_key=request.headers.get("Idempotency-Key", ""),
-            rate_per_second=v["rate_per_second"],
-        )
-        return _submitted(job, created, shown)
+        return super().post(request)
 
 
-class Delete(generics.GenericAPIView):
+class Delete(_SendBack):
     """Delete dead letters from their DLQs; snapshots stay, marked (operators; 202 with the job)."""
 
-    permission_classes = [IsAuthenticated]
-    serializer_class = SubmittedSerializer
+    action = "delete"
+
+    def submit(self, letters: list[DeadLetter], v: dict[str, Any], **common: Any) -> Any:
+        return sendback.submit_delete(letters, **common)
 
     @extend_schema(
         request=SelectionInput,
@@ -236,25 +257,7 @@ class Delete(generics.GenericAPIView):
         responses={202: SubmittedSerializer, 200: PreviewSerializer},
     )
     def post(self, request: Request) -> Response:
-        actions.require_operator(actor_for(request), "dlq.delete", "")
-        data = SelectionInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        key = request.headers.get("Idempotency-Key", "")
-        if not v["dry_run"] and (existing := sendback.already_submitted(key)) is not None:
-            return _submitted(existing, False, None)
-        letters = _selection(v)
-        shown = sendback.preview(letters, "delete")
-        if v["dry_run"]:
-            return Response(PreviewSerializer(shown).data)
-        job, created = sendback.submit_delete(
-            letters,
-            actor=actor_for(request),
-            ticket=v["ticket"],
-            reason=v["reason"],
-            idempotency_key=request.headers.get("Idempotency-Key", ""),
-        )
-        return _submitted(job, created, shown)
+        return super().post(request)
 
 
 class RedriveEdited(generics.GenericAPIView):

@@ -17,7 +17,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from ..destinations import DestinationRefused, check_url
+from ..destinations import DestinationRefused, check_url, guarded_session
 from ..transports import Sent, TransportError, excerpt
 
 TABLE = "/api/now/table/incident"
@@ -62,7 +62,7 @@ class ServiceNowClient:
     def __init__(self, creds: Credentials, timeout: float) -> None:
         self.creds = creds
         self.timeout = timeout
-        self.session = requests.Session()
+        self.session = guarded_session()
         self.session.auth = (creds.user, creds.password)
         self.session.headers.update({"accept": "application/json"})
 
@@ -76,6 +76,8 @@ class ServiceNowClient:
             response = self.session.request(
                 method, url, timeout=self.timeout, allow_redirects=False, **kwargs
             )
+        except DestinationRefused as exc:  # where the connection landed, checked again
+            raise TransportError(str(exc), permanent=True) from None
         except requests.RequestException as exc:
             raise TransportError(f"ServiceNow: {type(exc).__name__}") from None
         code = response.status_code

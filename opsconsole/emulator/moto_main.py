@@ -25,7 +25,14 @@ import sys
 import threading
 from typing import Any
 
-from opsconsole.emulator import cloudwatch_index, events_replay, sfn_events, sfn_redrive, throttling
+from opsconsole.emulator import (
+    cloudwatch_index,
+    events_replay,
+    sfn_definitions,
+    sfn_events,
+    sfn_redrive,
+    throttling,
+)
 
 _SERVICE_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
@@ -253,6 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     throttling.install()
     sfn_events.install()
     sfn_redrive.install()
+    sfn_definitions.install()
     events_replay.install()
     from moto.server import main as moto_main
 

@@ -94,9 +94,7 @@ def state_machine_definition(saga: Saga) -> tuple[dict[str, Any] | None, str]:
     registry = get_registry()
     kind = registry.kinds[saga.kind]
     try:
-        definition = stepfunctions.execution_definition(
-            saga.execution_arn, registry.env_for(kind)
-        )
+        definition = stepfunctions.execution_definition(saga.execution_arn, registry.env_for(kind))
     except AwsError as exc:
         return None, str(exc)
     except ValueError:

@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from . import budget
-from .errors import AwsUnavailable, translate
+from .errors import AwsUnavailable, PageBudgetSpent, translate
 
 # AWS's codes for "rate exceeded" (what the budget counts as AWS throttling the console).
 _THROTTLING_CODES = frozenset(
@@ -73,6 +73,20 @@ class PageAwsTime:
 
 
 _page_time: ContextVar[PageAwsTime | None] = ContextVar("aws_page_time", default=None)
+_budget_exempt: ContextVar[bool] = ContextVar("aws_budget_exempt", default=False)
+
+
+@contextmanager
+def beyond_page_budget() -> Iterator[None]:
+    """Calls that must be made even when the page has spent its AWS time: undoing what the
+    page started (making held messages visible again). The circuit breaker still applies."""
+    token = _budget_exempt.set(True)
+    try:
+        yield
+    finally:
+        _budget_exempt.reset(token)
+
+
 # Environments found unreachable during the current page: its other calls there fail fast,
 # so a page that reads two services waits for one timeout, not two.
 _unreachable_here: ContextVar[set[str] | None] = ContextVar("aws_unreachable_here", default=None)
@@ -214,9 +228,13 @@ def _guard(
         if failed_here is not None and env.name in failed_here:
             raise AwsUnavailable(f"AWS in {env.name} did not answer this page's first call")
         spent = _page_time.get() if interactive else None
-        if spent is not None and spent.seconds >= settings.AWS_INTERACTIVE_PAGE_SECONDS:
+        if (
+            spent is not None
+            and spent.seconds >= settings.AWS_INTERACTIVE_PAGE_SECONDS
+            and not _budget_exempt.get()
+        ):
             spent.cut_short += 1
-            raise AwsUnavailable(
+            raise PageBudgetSpent(
                 f"this page has waited {spent.seconds:.1f} s on AWS already; not asking again"
             )
         if not guard.before(interactive):

@@ -293,7 +293,7 @@ def test_it_stops_calling_a_slow_aws_once_the_page_has_waited_its_budget(setting
                     outcomes.append(type(exc).__name__)
             spent = clients.page_time()
         assert len(asked) == 2  # 0.3 s, then 0.6 s in all: the budget of 0.5 s is spent
-        assert outcomes[2:] == ["AwsUnavailable", "AwsUnavailable"]
+        assert outcomes[2:] == ["PageBudgetSpent", "PageBudgetSpent"]
         assert spent is not None and spent.calls == 2 and spent.cut_short == 2
     finally:
         server.shutdown()
@@ -303,3 +303,39 @@ def test_it_stops_calling_a_slow_aws_once_the_page_has_waited_its_budget(setting
 
 
 ARN = "arn:aws:states:eu-west-1:123456789012:stateMachine:orders"
+
+
+def test_a_look_on_a_slow_aws_answers_what_it_read_and_releases_it(settings, monkeypatch):
+    # The page's AWS time runs out in the middle of a look: it answers what it read so far
+    # (not "complete", so nothing unseen is marked gone) and still makes every message it
+    # held visible again, though the page's budget is spent.
+    from opsconsole.aws import sqs
+    from opsconsole.aws.errors import PageBudgetSpent
+
+    released: list[list[str]] = []
+
+    class SlowSqs:
+        def receive_message(self, **kwargs: Any) -> dict[str, Any]:
+            page = clients.page_time()
+            assert page is not None
+            if page.seconds >= settings.AWS_INTERACTIVE_PAGE_SECONDS:
+                raise PageBudgetSpent("spent")
+            page.spend(0.6)  # each receive of a slow AWS
+            n = page.calls
+            return {"Messages": [_sqs_message(f"m{n}-{i}") for i in range(10)]}
+
+        def change_message_visibility_batch(self, **kwargs: Any) -> dict[str, Any]:
+            released.append([e["ReceiptHandle"] for e in kwargs["Entries"]])
+            return {"Failed": []}
+
+    monkeypatch.setattr(sqs, "client", lambda *a, **k: SlowSqs())
+    monkeypatch.setattr(sqs, "_require_url", lambda name, env=None: name)
+    settings.AWS_INTERACTIVE_PAGE_SECONDS = 1.0
+    with clients.interactive():
+        peeked = sqs.peek("payments-dlq", limit=100)
+    assert len(peeked.messages) == 20 and not peeked.exhausted
+    assert sum(len(batch) for batch in released) == 20
+
+
+def _sqs_message(mid: str) -> dict[str, Any]:
+    return {"MessageId": mid, "ReceiptHandle": f"rh-{mid}", "Body": "{}", "Attributes": {}}

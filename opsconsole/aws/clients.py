@@ -383,9 +383,19 @@ def both_profiles(service: str, env: AwsEnvironment | None = None) -> tuple[Any,
     return background, page
 
 
+_generation = 0
+
+
+def generation() -> int:
+    """Changes whenever the clients are forgotten: what gateways key their own caches by."""
+    return _generation
+
+
 def reset_clients() -> None:
     """Forget every cached client (after settings change, or expired assumed credentials)."""
+    global _generation
     with _lock:
+        _generation += 1
         _clients.clear()
         _sessions.clear()
         _breakers.clear()

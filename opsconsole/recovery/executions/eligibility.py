@@ -11,9 +11,12 @@ from typing import Any
 REDRIVABLE_SFN = ("FAILED", "TIMED_OUT", "ABORTED")
 REDRIVE_PERIOD = timedelta(days=14)
 HISTORY_LIMIT = 25_000
-# Statuses meaning a Catch routed the failure through compensation or parking to a Fail
-# state: a redrive resumes at that Fail state and fails again.
-CAUGHT_STATUSES = ("compensated", "needs_review")
+# Statuses meaning a Catch routed the failure through compensation to a Fail state: a
+# redrive resumes at that Fail state and fails again. A saga parked for review is not one
+# of them by itself: a parked saga whose step then gave up uncaught (charged, not shipped)
+# is redriven at that step; one parked after its compensation broke off has
+# `compensation_ran`, and the live check (redrive preview) finds any Fail state.
+CAUGHT_STATUSES = ("compensated",)
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,11 @@ def test_a_replay_of_the_archive_starts_the_sagas_whose_events_were_lost(built):
     record = actions.start(
         "orders-archive", now - timedelta(hours=1), now, actor=OPERATOR, idempotency_key="r"
     )
-    assert record.state == "COMPLETED"
+    record = wait_until(
+        lambda: (r := actions.refresh(record)).state == "COMPLETED" and r,
+        timeout=30,
+        what="the replay to complete",
+    )
     expected = {f"order-{key}-{placed}" for key in ["9501", *lost]}
     wait_until(
         lambda: _names(built.order_state_machine_arn) == expected,

@@ -17,6 +17,7 @@ from opsconsole.recovery.replays import actions
 from opsconsole.recovery.replays.errors import InvalidReplay
 from opsconsole.recovery.replays.models import ReplayRecord
 from sagas.models import Saga
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +36,14 @@ def world(aws):
         [{"data": {"orderId": str(8900 + n)}} for n in range(3)],
     )
     return built
+
+
+def _finished(record: ReplayRecord) -> ReplayRecord:
+    return wait_until(
+        lambda: (r := actions.refresh(record)).state not in ("STARTING", "RUNNING") and r,
+        timeout=20,
+        what="the replay to finish",
+    )
 
 
 def _drain(url: str) -> list[dict]:
@@ -113,6 +122,8 @@ def test_an_operator_replays_a_window_onto_its_bus_and_sees_its_progress(world, 
     )
     assert response.status_code == 302
     record = ReplayRecord.objects.get()
+    # AWS answers STARTING and replays in the background: the progress follows.
+    record = _finished(record)
     assert record.state == "COMPLETED"
     assert record.progress_percent() == 100
     replayed = _drain(queue)
@@ -150,5 +161,8 @@ def test_a_replay_only_to_chosen_rules_fires_only_those(world):
         actions.start(
             "orders-archive", now - timedelta(hours=1), now, actor=OPERATOR, rule_arns=[other]
         )
-    actions.start("orders-archive", now - timedelta(hours=1), now, actor=OPERATOR, rule_arns=[rule])
+    record = actions.start(
+        "orders-archive", now - timedelta(hours=1), now, actor=OPERATOR, rule_arns=[rule]
+    )
+    assert _finished(record).state == "COMPLETED"
     assert len(_drain(queue)) == 3

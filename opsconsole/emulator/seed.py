@@ -123,8 +123,10 @@ def correlation_id_for(kind: str, key: str) -> str:
 
 
 def execution_name(kind: str, key: str, epoch: int | None = None) -> str:
-    prefix = "order" if kind == "orders" else "closure"
-    return f"{prefix}-{key}-{epoch if epoch is not None else int(time.time())}"
+    at = epoch if epoch is not None else int(time.time())
+    if kind == "orders":
+        return asl.intake_execution_name(key, at)  # the name the OrderPlaced intake derives
+    return f"closure-{key}-{at}"
 
 
 def _now() -> str:

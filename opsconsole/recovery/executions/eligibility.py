@@ -68,6 +68,34 @@ def can_redrive(f: SagaFacts, now: datetime) -> Verdict:
     return OK
 
 
+def fail_state_raising(definition: dict[str, Any] | None, error: str) -> str | None:
+    """The top-level Fail state of `definition` that raises `error` (None: none does, or
+    the definition is unknown): an execution that failed with it ended there."""
+    if not definition or not error:
+        return None
+    for name, state in (definition.get("States") or {}).items():
+        if isinstance(state, dict) and state.get("Type") == "Fail" and state.get("Error") == error:
+            return str(name)
+    return None
+
+
+def redrive_in_panel(f: SagaFacts, now: datetime, definition: Any, error: str) -> Verdict:
+    """The read model's verdict, then the definition the case page already read: a saga
+    whose error is the one a Fail state raises ended in that Fail state after its error was
+    caught (AWS still calls it REDRIVABLE, but a redrive would only fail there again)."""
+    verdict = can_redrive(f, now)
+    if not verdict.allowed or f.sfn_status != "FAILED":
+        return verdict
+    fail_state = fail_state_raising(definition, error)
+    if fail_state is None:
+        return verdict
+    return Verdict(
+        False,
+        f"It ended in the Fail state {fail_state} after its error was caught: a redrive "
+        "would run that state again and fail again. Fix the cause and restart it instead.",
+    )
+
+
 def can_restart(f: SagaFacts) -> Verdict:
     if f.resolved:
         return Verdict(False, "It was marked resolved by hand.")

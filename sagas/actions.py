@@ -81,6 +81,14 @@ def refresh_saga(saga: Saga) -> Saga:
 DEFINITION_TTL_SECONDS = 24 * 3600
 
 
+def cached_definition(state_machine_arn: str) -> dict[str, Any] | None:
+    """The definition the case page last read (None when not cached): never asks AWS."""
+    from django.core.cache import cache
+
+    found = cache.get(f"sm-definition:{state_machine_arn}")
+    return found if isinstance(found, dict) else None
+
+
 def state_machine_definition(saga: Saga) -> tuple[dict[str, Any] | None, str]:
     """The definition (ASL) the saga's run executes with (DescribeStateMachineForExecution:
     the one it started with, not a later deploy's), cached; (None, why) when AWS cannot

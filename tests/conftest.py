@@ -53,6 +53,8 @@ def pytest_configure(config: pytest.Config) -> None:
     sfn_redrive.install()
     sfn_definitions.install()
     events_replay.install()
+    importlib.import_module("opsconsole.emulator.events_sfn_targets").install()
+    importlib.import_module("opsconsole.emulator.sfn_start_execution").install()
     _validate_each_definition_once()
 
 

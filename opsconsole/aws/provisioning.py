@@ -177,11 +177,12 @@ def ensure_rule(
     pattern: dict[str, Any],
     targets: list[dict[str, Any]],
     env: AwsEnvironment | None = None,
+    state: str = "ENABLED",
 ) -> str:
     """Create or update a rule on `bus` with its targets; return the rule's ARN."""
     events = client("events", env)
     arn = events.put_rule(
-        Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED"
+        Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State=state
     )["RuleArn"]
     events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
     return str(arn)

@@ -12,15 +12,25 @@ Test hooks (deterministic failures the seeder and the tests use):
 - declining card: `data.payment.token == DECLINING_CARD_TOKEN` -> ChargePayment's
   conditional write fails -> compensation.
 - courier postcode with no slots: `data.shipping.postcode == NO_SLOT_POSTCODE` (its slot item
-  is closed) -> BookShipment retries, then the order is parked in NEEDS_REVIEW and the
-  execution fails with `NeedsReview`.
+  is closed) -> BookShipment retries, the order (charged, not shipped) is parked in
+  NEEDS_REVIEW, RebookShipment retries and gives up: the execution FAILED at RebookShipment
+  (uncaught), so a redrive after the slot is reopened resumes there and confirms the order.
 - pre-order: `data.shipping.dispatchAt` (ISO timestamp) -> the execution waits in
   AwaitDispatchDate until then (a long-running, non-approval RUNNING execution).
 - approval: `data.amount > APPROVAL_THRESHOLD`; `options.approvalTimeoutSeconds` shortens
   the 24 h approval timeout (the "timed out" seed).
-- closures: an account with `legal_hold` cannot be anonymized; an account whose BILLING
-  item has `provider_error` fails HandleBilling after 3 retries. Both publish a critical
-  alert and fail with `AccountClosureFailed`.
+- closures: an account with `legal_hold` cannot be anonymized: a critical alert, then the
+  Fail state `AccountClosureFailed` (fix the hold, restart). An account whose BILLING item
+  has `provider_error` fails HandleBilling after 3 retries, uncaught: the execution FAILED at
+  HandleBilling, redrivable once the error is cleared.
+
+Compensated failures (declined card, stock short, rejected or timed-out approval) end in a
+Fail state after unwinding: a redrive would run that Fail state again, so they are
+restarted. Uncaught ones end at the Task that failed: a redrive resumes that Task.
+
+`order_intake()` is the small workflow the orders-bus rule starts for each `OrderPlaced`
+event: it starts the saga under a name derived from the order, so a replayed event for an
+order that already has a run starts nothing.
 """
 
 from __future__ import annotations
@@ -267,6 +277,16 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
         "qty.$": "$$.Map.Item.Value.qty",
     }
 
+    book_slot = {
+        "TableName": inventory,
+        "Key": {"pk": {"S.$": "States.Format('SLOT#{}', $.data.shipping.postcode)"}},
+        "UpdateExpression": "ADD booked :one",
+        # The courier has closed this postcode's slots: retry, then a human decides.
+        "ConditionExpression": "attribute_not_exists(closed)",
+        "ExpressionAttributeValues": {":one": {"N": "1"}},
+    }
+    slot_retry = _retry(errors=[CONDITION_FAILED, *TRANSIENT_ERRORS])
+
     states: dict[str, Any] = {
         "ValidateOrder": _task(
             PUT_ITEM,
@@ -435,21 +455,14 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
         },
         "BookShipment": _task(
             UPDATE_ITEM,
-            {
-                "TableName": inventory,
-                "Key": {"pk": {"S.$": "States.Format('SLOT#{}', $.data.shipping.postcode)"}},
-                "UpdateExpression": "ADD booked :one",
-                # The courier has closed this postcode's slots: retry, then a human decides.
-                "ConditionExpression": "attribute_not_exists(closed)",
-                "ExpressionAttributeValues": {":one": {"N": "1"}},
-            },
+            book_slot,
             "RecordShipment",
-            Retry=_retry(errors=[CONDITION_FAILED, *TRANSIENT_ERRORS]),
+            Retry=slot_retry,
             Catch=[
                 {
                     "ErrorEquals": [CONDITION_FAILED],
                     "ResultPath": "$.failure",
-                    "Next": "MarkNeedsReview",
+                    "Next": "ParkForReview",
                 },
                 {
                     "ErrorEquals": ["States.ALL"],
@@ -458,6 +471,22 @@ def order_fulfillment(t: Targets) -> dict[str, Any]:
                 },
             ],
         ),
+        # The courier has no slot: the order is charged but not shipped. Nothing is undone
+        # (the customer paid and wants the goods): the order is parked for a person, and
+        # the saga tries the booking once more. When that gives up too, the execution
+        # stops FAILED *at* RebookShipment (its error is not caught), so once the slot is
+        # reopened a redrive resumes there and the order goes on to CONFIRMED.
+        "ParkForReview": _task(
+            UPDATE_ITEM,
+            stamp(
+                "META",
+                "NEEDS_REVIEW",
+                ", review_reason = :reason",
+                {":reason": {"S": "no courier slot for the postcode; charged, not shipped"}},
+            ),
+            "RebookShipment",
+        ),
+        "RebookShipment": _task(UPDATE_ITEM, book_slot, "RecordShipment", Retry=slot_retry),
         "RecordShipment": _task(
             UPDATE_ITEM,
             stamp(
@@ -713,7 +742,11 @@ def account_closure(t: Targets) -> dict[str, Any]:
             ExpressionAttributeNames={"#name": "name"},
             ConditionExpression="attribute_not_exists(legal_hold)",
         ),
-        "HandleBilling": guarded(
+        # The payment provider's outage is retried, and when the retries run out the
+        # execution stops FAILED at HandleBilling (uncaught: nothing to undo, the account is
+        # anonymized and stays pending_deletion), so a redrive finishes the closure once the
+        # provider answers again. Every other step's failure raises the critical alert.
+        "HandleBilling": _task(
             UPDATE_ITEM,
             {
                 "TableName": accounts,
@@ -788,4 +821,70 @@ def account_closure(t: Targets) -> dict[str, Any]:
         "Comment": "Account closure saga (opsconsole demo world)",
         "StartAt": "ValidateClosure",
         "States": states,
+    }
+
+
+# --- OrderIntake: OrderPlaced -> one saga per order ---------------------------------------
+
+SFN_START = "arn:aws:states:::states:startExecution"
+ALREADY_STARTED = "StepFunctions.ExecutionAlreadyExistsException"
+
+
+def intake_execution_name(order_id: str, placed_at: int) -> str:
+    """The saga's execution name for an order placed at `placed_at` (epoch seconds): what
+    the intake workflow derives from the OrderPlaced event (and what the seeder uses)."""
+    return f"order-{order_id}-{placed_at}"
+
+
+def order_intake(order_state_machine_arn: str) -> dict[str, Any]:
+    """Started by the orders-bus rule with the whole OrderPlaced event as input.
+
+    An EventBridge rule can start a state machine but cannot name the execution (Step
+    Functions generates a name), and the saga's name must come from the order so a replayed
+    or redelivered event does not start a second saga. So the rule starts this workflow, and
+    it calls StartExecution with `order-<orderId>-<placedAt>`: Step Functions refuses a name
+    already used (ExecutionAlreadyExists), which ends this workflow in AlreadyStarted.
+    """
+    command_meta = {
+        "messageType": "command",
+        "commandName": "FulfilOrder",
+        "schemaVersion": "1",
+        "commandId.$": "$.detail.meta.eventId",
+        "correlationId.$": "$.detail.meta.correlationId",
+        "causationId.$": "$.detail.meta.eventId",
+        "occurredAt.$": "$.detail.meta.occurredAt",
+        "tenantId.$": "$.detail.meta.tenantId",
+        "initiator.$": "$.detail.meta.initiator",
+    }
+    return {
+        "Comment": "Starts one OrderFulfillment saga per OrderPlaced event (opsconsole demo)",
+        "StartAt": "StartFulfilment",
+        "States": {
+            "StartFulfilment": {
+                "Type": "Task",
+                "Resource": SFN_START,
+                "Parameters": {
+                    "StateMachineArn": order_state_machine_arn,
+                    "Name.$": (
+                        "States.Format('order-{}-{}', $.detail.data.orderId, "
+                        "$.detail.data.placedAt)"
+                    ),
+                    "Input": {
+                        "meta": command_meta,
+                        "data.$": "$.detail.data",
+                        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+                    },
+                },
+                "ResultSelector": {"executionArn.$": "$.ExecutionArn"},
+                "Retry": _retry(),
+                "Catch": [
+                    {"ErrorEquals": [ALREADY_STARTED], "ResultPath": None, "Next": "AlreadyStarted"}
+                ],
+                "End": True,
+            },
+            "AlreadyStarted": {
+                "Type": "Succeed",
+                "Comment": "The order already has a saga: a replayed or redelivered event.",
+            },
+        },
     }

@@ -1,10 +1,11 @@
 """Fixing the demo world's seeded causes, so a redrive or restart of a failed saga can
 succeed: what the team downstream would do (`python manage.py demo_fix ...`).
 
-- reopen the courier slot of the postcode with no capacity (BookShipment -> NEEDS_REVIEW);
+- reopen the courier slot of the postcode with no capacity (the order is NEEDS_REVIEW and
+  its execution FAILED at RebookShipment: redrive it);
 - restock the low-stock item (ReserveInventory failed, the order was compensated);
-- clear an account's payment-provider error (HandleBilling failed) or its legal hold
-  (AnonymizeUserData refused).
+- clear an account's payment-provider error (HandleBilling failed, uncaught: redrive the
+  closure) or lift its legal hold (AnonymizeUserData refused: restart the closure).
 """
 
 from __future__ import annotations
@@ -58,8 +59,12 @@ def clear_billing_error(account_id: str) -> str:
         return f"account {account_id} has no billing item"
     item.pop("provider_error", None)
     dynamodb.put_item(world.ACCOUNTS_TABLE, item)
-    _reopen_closure(account_id)
-    return f"payment-provider error of account {account_id} cleared; its closure can run again"
+    # The closure stopped at HandleBilling (uncaught) with the account anonymized and still
+    # pending_deletion: it is redriven from there, not restarted, so the account stays as is.
+    return (
+        f"payment-provider error of account {account_id} cleared; "
+        "redrive its closure (it resumes at HandleBilling)"
+    )
 
 
 def lift_legal_hold(account_id: str) -> str:

@@ -322,6 +322,8 @@ def main(argv: list[str] | None = None) -> None:
     sfn_redrive.install()
     sfn_definitions.install()
     events_replay.install()
+    importlib.import_module("opsconsole.emulator.events_sfn_targets").install()
+    importlib.import_module("opsconsole.emulator.sfn_start_execution").install()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])

@@ -11,17 +11,21 @@ trying the demo can find them:
                 (so "the initiator may not approve their own request" can be seen)
     order 8845  succeeded (CONFIRMED)
     order 8846  compensated: stock short (ReserveInventory failed, reservations released)
-    order 8847  NEEDS_REVIEW: the courier has no slot for its postcode (execution failed
-                with NeedsReview)
+    order 8847  NEEDS_REVIEW: charged, but the courier has no slot for its postcode; the
+                execution FAILED at RebookShipment (uncaught: redrive it after
+                `demo_fix reopen-slot`)
     order 8848  high value, approval rejected -> compensated
     order 8849  high value, approval timed out (3 s timeout) -> compensated (States.Timeout)
     order 8850  running: a pre-order waiting for its dispatch date (AwaitDispatchDate)
     order 8851  aborted: a pre-order an operator stopped (Step Functions status ABORTED)
     order 8852  timed out as a whole: a pre-order started while a deploy had cut the state
                 machine's TimeoutSeconds to 3 s (Step Functions status TIMED_OUT)
+    orders 8853-8855  placed during an intake outage (the OrderPlaced rule was disabled):
+                in the orders archive, no saga; an archive replay starts them
     account 77  closure waiting for approval, initiated by oscar.operator@example.com
     account 78  closure done (approved, account deleted)
-    account 79  closure failed: the payment provider is broken (AccountClosureFailed)
+    account 79  closure failed at HandleBilling: the payment provider is broken (uncaught:
+                redrive it after `demo_fix clear-billing 79`)
     account 80  closure failed: the account is under legal hold (AccountClosureFailed)
     account 81  closure rejected (account active again)
 
@@ -119,8 +123,10 @@ def correlation_id_for(kind: str, key: str) -> str:
 
 
 def execution_name(kind: str, key: str, epoch: int | None = None) -> str:
-    prefix = "order" if kind == "orders" else "closure"
-    return f"{prefix}-{key}-{epoch if epoch is not None else int(time.time())}"
+    at = epoch if epoch is not None else int(time.time())
+    if kind == "orders":
+        return asl.intake_execution_name(key, at)  # the name the OrderPlaced intake derives
+    return f"closure-{key}-{at}"
 
 
 def _now() -> str:
@@ -529,7 +535,9 @@ def seed(
     if dead_letters:
         say("filling dead-letter queues and the orders-bus archive")
         fill_dead_letters(w)
-        publish_order_events([p for p in planned if p.kind == "orders"][:200])
+        publish_order_events([p for p in planned if p.kind == "orders"][:200], epoch)
+        if well_known:
+            publish_during_intake_outage(w, epoch)
 
     outcomes: dict[str, int] = {}
     for p in planned:
@@ -826,8 +834,13 @@ def fill_lambda_dead_letters(w: World) -> None:
     )
 
 
-def publish_order_events(planned: list[Planned]) -> int:
-    """Put OrderPlaced events (the intake's) on orders-bus, so the archive has content."""
+def publish_order_events(planned: list[Planned], placed_at: int | None = None) -> int:
+    """Put OrderPlaced events (the intake's) on orders-bus, so the archive has content.
+
+    Each carries the order and `placedAt` (epoch seconds): the orders-bus rule's intake
+    workflow starts the saga as `order-<orderId>-<placedAt>`, the name the seeder and the
+    traffic started it under, so these events (and their replays) start no second saga."""
+    placed = placed_at if placed_at is not None else int(time.time())
     details = [
         {
             "meta": {
@@ -841,14 +854,31 @@ def publish_order_events(planned: list[Planned]) -> int:
                 "tenantId": "demo",
                 "initiator": p.payload["meta"]["initiator"],
             },
-            "data": {
-                "orderId": p.key,
-                "amount": p.payload["data"]["amount"],
-                "currency": p.payload["data"]["currency"],
-            },
+            "data": {**p.payload["data"], "placedAt": placed},
         }
         for p in planned
     ]
     if not details:
         return 0
     return events.put_events(world.ORDERS_BUS, asl.EVENT_SOURCE, "OrderPlaced", details)
+
+
+INTAKE_OUTAGE_ORDERS = ("8853", "8854", "8855")
+
+
+def publish_during_intake_outage(
+    w: World, placed_at: int | None = None, order_ids: Iterable[str] = INTAKE_OUTAGE_ORDERS
+) -> list[str]:
+    """The intake outage: a deploy left the OrderPlaced rule disabled while a few orders came
+    in. Their events are on the bus and in the orders archive, but no saga started; an
+    archive replay over that window starts them (and only them). Returns the order ids."""
+    ids = list(order_ids)
+    if not w.intake_state_machine_arn:
+        return []
+    dlq_arn = w.queue_arns[world.RULE_DLQ]
+    world.ensure_order_placed_rule(w.intake_state_machine_arn, dlq_arn, enabled=False)
+    try:
+        publish_order_events([_order(i, "succeeded", int(i)) for i in ids], placed_at)
+    finally:
+        world.ensure_order_placed_rule(w.intake_state_machine_arn, dlq_arn, enabled=True)
+    return ids

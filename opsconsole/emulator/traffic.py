@@ -98,12 +98,15 @@ class TrafficGenerator:
         outcome = seed._pick(ORDER_MIX, self._rnd)
         initiator = seed.user("oscar.operator@example.com") if self._rnd.random() < 0.1 else None
         planned = seed._order(order_id, outcome, int(order_id), initiator)
+        placed_at = int(time.time())
         stepfunctions.start_execution(
             self.world.order_state_machine_arn,
-            seed.execution_name("orders", order_id),
+            seed.execution_name("orders", order_id, placed_at),
             planned.payload,
         )
-        seed.publish_order_events([planned])
+        # The intake's OrderPlaced: its rule finds the saga already started under the same
+        # name (what a replay of the archive finds too).
+        seed.publish_order_events([planned], placed_at)
         self.started += 1
         return f"order {order_id} ({outcome})"
 

@@ -20,6 +20,9 @@ ORDERS_BUS = "orders-bus"
 ORDER_EVENTS_RULE = "order-events-to-warehouse"
 ORDERS_ARCHIVE = "orders-archive"
 ORDER_STATE_MACHINE = "OrderFulfillment"
+# OrderPlaced on orders-bus -> this rule -> OrderIntake -> one OrderFulfillment per order.
+ORDER_PLACED_RULE = "order-placed-starts-fulfilment"
+ORDER_INTAKE_STATE_MACHINE = "OrderIntake"
 CLOSURE_STATE_MACHINE = "AccountClosure"
 # Step Functions in the emulator does not check the role; a real account needs one.
 STATE_MACHINE_ROLE = "arn:aws:iam::123456789012:role/opsconsole-demo-states"
@@ -67,6 +70,8 @@ class World:
     bus_arn: str = ""
     rule_arn: str = ""
     archive_arn: str = ""
+    intake_state_machine_arn: str = ""
+    order_placed_rule_arn: str = ""
 
 
 def _queues() -> tuple[dict[str, str], dict[str, str]]:
@@ -158,6 +163,10 @@ def build() -> World:
     closure_arn = stepfunctions.ensure_state_machine(
         CLOSURE_STATE_MACHINE, asl.account_closure(targets), STATE_MACHINE_ROLE
     )
+    intake_arn = stepfunctions.ensure_state_machine(
+        ORDER_INTAKE_STATE_MACHINE, asl.order_intake(order_arn), STATE_MACHINE_ROLE
+    )
+    placed_rule_arn = ensure_order_placed_rule(intake_arn, arns[RULE_DLQ])
     provisioning.ensure_rule(
         STATUS_EVENTS_RULE,
         "default",
@@ -177,4 +186,27 @@ def build() -> World:
         bus_arn=bus_arn,
         rule_arn=rule_arn,
         archive_arn=archive_arn,
+        intake_state_machine_arn=intake_arn,
+        order_placed_rule_arn=placed_rule_arn,
+    )
+
+
+def ensure_order_placed_rule(intake_arn: str, dlq_arn: str, *, enabled: bool = True) -> str:
+    """The rule a real order system has: each OrderPlaced on orders-bus starts the intake
+    workflow (which starts the order's saga once); undeliverable events go to the rule DLQ.
+    `enabled=False` is the seeder's "intake outage" (events archived, no saga started)."""
+    return provisioning.ensure_rule(
+        ORDER_PLACED_RULE,
+        ORDERS_BUS,
+        {"source": [asl.EVENT_SOURCE], "detail-type": ["OrderPlaced"]},
+        [
+            {
+                "Id": "order-intake",
+                "Arn": intake_arn,
+                "RoleArn": STATE_MACHINE_ROLE,
+                "DeadLetterConfig": {"Arn": dlq_arn},
+                "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+            }
+        ],
+        state="ENABLED" if enabled else "DISABLED",
     )

@@ -1,5 +1,6 @@
-"""An operator redrives an aborted order from its case page, and restarts a parked order in
-bulk after fixing its cause: dry run, job, progress, verified outcome."""
+"""An operator redrives an aborted order from its case page, and redrives a parked order in
+bulk after fixing its cause (it stopped, uncaught, at RebookShipment): dry run, job,
+progress, verified outcome."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def test_an_operator_redrives_an_aborted_order_from_its_case_page(browser_page):
     shot(page, "recovery-03-redriven")
 
 
-def test_an_operator_restarts_parked_orders_in_bulk_after_fixing_the_cause(
+def test_an_operator_redrives_parked_orders_in_bulk_after_fixing_the_cause(
     browser_page, demo_stack
 ):
     from playwright.sync_api import expect
@@ -67,7 +68,7 @@ def test_an_operator_restarts_parked_orders_in_bulk_after_fixing_the_cause(
     )
     page = browser_page
     sign_in(page, "oscar")
-    page.goto("/recovery/bulk/?kind=orders&action=restart&q=8847")
+    page.goto("/recovery/bulk/?kind=orders&action=redrive&q=8847")
     expect(page.locator("#eligible-count")).to_have_text("1")
     shot(page, "recovery-04-bulk-dry-run")
     page.locator("input[name=ticket]").fill("INC0042")

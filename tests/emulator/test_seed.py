@@ -82,7 +82,10 @@ def test_it_compensates_the_stock_short_order_and_never_oversells(seeded_world_r
 def test_it_parks_the_order_without_a_courier_slot_in_needs_review(seeded_world_readonly):
     execution = settled(seeded_world_readonly, "orders", W["order_needs_review"])
     assert execution.status == "FAILED"
-    assert execution.error == "NeedsReview"
+    # Charged, not shipped: parked for a person, and the execution stopped at the step
+    # that gave up (uncaught), where a redrive resumes once the slot is reopened.
+    assert execution.error == "DynamoDB.ConditionalCheckFailedException"
+    assert execution.redrive_status == "REDRIVABLE"
     events_ = history(execution)
     book_failures = [
         e
@@ -90,7 +93,8 @@ def test_it_parks_the_order_without_a_courier_slot_in_needs_review(seeded_world_
         if e.type == "TaskFailed" and "ConditionalCheckFailed" in e.details.get("error", "")
     ]
     assert len(book_failures) >= 2  # BookShipment was retried before a person was asked
-    assert "MarkNeedsReview" in states_entered(events_)
+    assert states_entered(events_)[-2:] == ["ParkForReview", "RebookShipment"]
+    assert "RefundPayment" not in states_entered(events_)  # nothing unwound
     assert order_items(W["order_needs_review"])["META"]["status"] == "NEEDS_REVIEW"
 
 
@@ -180,10 +184,13 @@ def test_it_seeds_closures_done_failed_rejected_and_waiting(seeded_world_readonl
     assert "RESOURCES" not in account_items(W["closure_done"])
 
     billing = settled(seeded_world_readonly, "closures", W["closure_failed_billing"])
-    assert billing.status == "FAILED" and billing.error == "AccountClosureFailed"
+    assert (
+        billing.status == "FAILED" and billing.error == "DynamoDB.ConditionalCheckFailedException"
+    )
     events_ = history(billing)
     assert sum(1 for e in events_ if e.type == "TaskFailed") == 4  # 1 try + 3 retries
-    assert states_entered(events_)[-2:] == ["PublishCriticalAlert", "ClosureFailed"]
+    # Uncaught: it stopped at HandleBilling, where a redrive resumes after the fix.
+    assert states_entered(events_)[-1] == "HandleBilling"
 
     legal = settled(seeded_world_readonly, "closures", W["closure_failed_legal_hold"])
     assert legal.error == "AccountClosureFailed"

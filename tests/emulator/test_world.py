@@ -33,4 +33,5 @@ def test_it_builds_idempotently(aws):
     first = world.build()
     second = world.build()
     assert first == second
-    assert len(stepfunctions.list_state_machines()) == 2
+    # The two sagas, and the intake the OrderPlaced rule starts.
+    assert len(stepfunctions.list_state_machines()) == 3

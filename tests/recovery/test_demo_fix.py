@@ -37,5 +37,7 @@ def test_each_seeded_cause_can_be_fixed_from_the_command_line(aws, capsys):
     billing = dynamodb.get_item(world.ACCOUNTS_TABLE, {"pk": "ACCOUNT#78", "sk": "BILLING"})
     assert "provider_error" not in billing
     profile = dynamodb.get_item(world.ACCOUNTS_TABLE, {"pk": "ACCOUNT#78", "sk": "PROFILE"})
-    assert profile["status"] == "active"  # its closure can be restarted
+    # Its closure stopped at HandleBilling with the account pending deletion: it is
+    # redriven from there, so the account is not reopened.
+    assert profile["status"] == "pending_deletion"
     assert "closed" in fixes.close_slot()

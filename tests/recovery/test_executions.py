@@ -304,3 +304,35 @@ def test_an_aws_refusal_is_a_clear_message(failed, monkeypatch):
     assert "redrivable period exceeded" in refused.value.params["detail"]
     assert SagaAction.objects.get(saga=failed).state == "failed"
     assert timezone.now()
+
+
+def test_the_panel_does_not_offer_a_redrive_of_a_saga_that_ended_in_a_fail_state(
+    aws, operator_client
+):
+    """A closure like account 80: its error was caught, an alert sent, then a Fail state.
+    Once the case page has read the definition, the panel says why not instead of offering
+    a redrive the redrive page would refuse; an uncaught failure is still offered."""
+    from django.core.cache import cache
+
+    machine = {
+        "StartAt": "Try",
+        "States": {
+            "Try": {"Type": "Pass", "Next": "ClosureFailed"},
+            "ClosureFailed": {"Type": "Fail", "Error": "AccountClosureFailed", "Cause": "x"},
+        },
+    }
+    sm = stepfunctions.ensure_state_machine("Closes", machine, ROLE)
+    arn = stepfunctions.start_execution(sm, "closes-1", {})
+    _finished(arn)
+    saga = _saga_for(arn, sm, status="failed", last_error="AccountClosureFailed")
+    url = f"/recovery/sagas/{saga.pk}/"
+    redrive = f"/recovery/sagas/{saga.pk}/redrive/"
+    cache.delete(f"sm-definition:{sm}")
+    assert redrive in operator_client.get(url).content.decode()  # the definition not read yet
+    cache.set(f"sm-definition:{sm}", machine, 60)
+    panel = operator_client.get(url).content.decode()
+    assert "Fail state ClosureFailed" in panel
+    assert redrive not in panel
+    saga.last_error = "DynamoDB.ConditionalCheckFailedException"  # uncaught: offered
+    saga.save()
+    assert redrive in operator_client.get(url).content.decode()

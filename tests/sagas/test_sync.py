@@ -63,8 +63,10 @@ def test_it_reads_every_seeded_saga_as_a_person_would_describe_it(seeded_world_r
     assert declined.step_deadline is None
     assert orders["8845"].business_status == "CONFIRMED"
     assert orders["8847"].business_status == "NEEDS_REVIEW"
-    assert closures["79"].last_error == "AccountClosureFailed"
+    # The provider's error, uncaught: the closure stopped at HandleBilling (redrivable).
+    assert closures["79"].last_error == "DynamoDB.ConditionalCheckFailedException"
     assert closures["79"].current_step == "HandleBilling"
+    assert orders["8847"].current_step == "RebookShipment"
     assert closures["78"].business_status == "deleted"  # the PROFILE item of an account
     assert closures["79"].ticket == "RITM20079"
     state = SyncState.objects.get(kind="orders")

@@ -414,6 +414,11 @@ class Command(BaseCommand):
             f"(stopped by an operator), order {w['order_execution_timed_out']} (timed out as a "
             f"whole), account {w['closure_waiting']} (a closure waiting "
             "for approval: it takes two different approvers).",
+            f"Recovery: order {w['order_needs_review']} and account "
+            f"{w['closure_failed_billing']} failed at a step; fix the cause "
+            "(`manage.py demo_fix reopen-slot`, `clear-billing 79`) and redrive them. Orders "
+            f"{', '.join(seed.INTAKE_OUTAGE_ORDERS)} were placed during an intake outage: "
+            "replay the last hour of orders-archive to start their sagas.",
             self.fresh_note,
             *(
                 ["", "Integrations (admin: Integrations page):", *self.ticketing.banner()]

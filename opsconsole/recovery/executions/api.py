@@ -45,8 +45,13 @@ class SagaRecovery(generics.GenericAPIView):
     def get(self, request: Request, saga_id: int) -> Response:
         saga = actions.get_saga(saga_id)
         facts = actions.facts_of(saga)
+        from sagas.actions import cached_definition
+
+        definition = cached_definition(saga.state_machine_arn) if saga.last_error else None
         verdicts = {
-            ActionKind.REDRIVE: eligibility.can_redrive(facts, timezone.now()),
+            ActionKind.REDRIVE: eligibility.redrive_in_panel(
+                facts, timezone.now(), definition, saga.last_error
+            ),
             ActionKind.RESTART: eligibility.can_restart(facts),
             ActionKind.STOP: eligibility.can_stop(facts),
             ActionKind.RESOLVE: eligibility.can_resolve(facts),

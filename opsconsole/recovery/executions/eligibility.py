@@ -11,9 +11,12 @@ from typing import Any
 REDRIVABLE_SFN = ("FAILED", "TIMED_OUT", "ABORTED")
 REDRIVE_PERIOD = timedelta(days=14)
 HISTORY_LIMIT = 25_000
-# Statuses meaning a Catch routed the failure through compensation or parking to a Fail
-# state: a redrive resumes at that Fail state and fails again.
-CAUGHT_STATUSES = ("compensated", "needs_review")
+# Statuses meaning a Catch routed the failure through compensation to a Fail state: a
+# redrive resumes at that Fail state and fails again. A saga parked for review is not one
+# of them by itself: a parked saga whose step then gave up uncaught (charged, not shipped)
+# is redriven at that step; one parked after its compensation broke off has
+# `compensation_ran`, and the live check (redrive preview) finds any Fail state.
+CAUGHT_STATUSES = ("compensated",)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,34 @@ def can_redrive(f: SagaFacts, now: datetime) -> Verdict:
             "restart it instead.",
         )
     return OK
+
+
+def fail_state_raising(definition: dict[str, Any] | None, error: str) -> str | None:
+    """The top-level Fail state of `definition` that raises `error` (None: none does, or
+    the definition is unknown): an execution that failed with it ended there."""
+    if not definition or not error:
+        return None
+    for name, state in (definition.get("States") or {}).items():
+        if isinstance(state, dict) and state.get("Type") == "Fail" and state.get("Error") == error:
+            return str(name)
+    return None
+
+
+def redrive_in_panel(f: SagaFacts, now: datetime, definition: Any, error: str) -> Verdict:
+    """The read model's verdict, then the definition the case page already read: a saga
+    whose error is the one a Fail state raises ended in that Fail state after its error was
+    caught (AWS still calls it REDRIVABLE, but a redrive would only fail there again)."""
+    verdict = can_redrive(f, now)
+    if not verdict.allowed or f.sfn_status != "FAILED":
+        return verdict
+    fail_state = fail_state_raising(definition, error)
+    if fail_state is None:
+        return verdict
+    return Verdict(
+        False,
+        f"It ended in the Fail state {fail_state} after its error was caught: a redrive "
+        "would run that state again and fail again. Fix the cause and restart it instead.",
+    )
 
 
 def can_restart(f: SagaFacts) -> Verdict:

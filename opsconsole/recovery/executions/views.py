@@ -53,10 +53,15 @@ def _cheap_previews(saga: Saga) -> list[dict[str, Any]]:
     facts = actions.facts_of(saga)
     from django.utils import timezone
 
+    from sagas.actions import cached_definition
+
     from . import eligibility
 
+    definition = cached_definition(saga.state_machine_arn) if saga.last_error else None
     verdicts = {
-        ActionKind.REDRIVE: eligibility.can_redrive(facts, timezone.now()),
+        ActionKind.REDRIVE: eligibility.redrive_in_panel(
+            facts, timezone.now(), definition, saga.last_error
+        ),
         ActionKind.RESTART: eligibility.can_restart(facts),
         ActionKind.STOP: eligibility.can_stop(facts),
         ActionKind.RESOLVE: eligibility.can_resolve(facts),

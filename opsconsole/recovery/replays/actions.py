@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -382,19 +383,40 @@ def cancel(replay_id: int | str, *, actor: Actor, reason: str = "") -> ReplayRec
     return record
 
 
+# A saga named `<prefix>-<key>-<epoch seconds>`: started for an event of that time (the
+# demo's order intake names each saga after its OrderPlaced event's placement time).
+_PLACED_AT = re.compile(r"-(\d{9,11})$")
+
+
+def _placed_at(name: str) -> datetime | None:
+    found = _PLACED_AT.search(name)
+    if found is None:
+        return None
+    return datetime.fromtimestamp(int(found.group(1)), tz=UTC)
+
+
 def sagas_started_by(record: ReplayRecord, limit: int = 200) -> list[Saga]:
-    """The sagas of the window's business keys that started again once the replay began
-    (the replayed events carry the ids of the first time)."""
-    keys = (
+    """The sagas that started while the replay ran (up to 5 minutes after it finished) for
+    an event of its window: either a business key that already had a saga in the window
+    (a consumer that starts a new run per event), or a saga whose execution name carries
+    the time of the event that asked for it and that time lies in the window (an intake
+    that names each saga after its event, so a replay only starts the sagas whose first
+    delivery was lost)."""
+    until = (record.finished_at or timezone.now()) + timedelta(minutes=5)
+    during = Saga.objects.filter(started_at__gte=record.created_at, started_at__lt=until)
+    keys = set(
         Saga.objects.filter(started_at__gte=record.window_start, started_at__lt=record.window_end)
         .values_list("business_key", flat=True)
-        .distinct()
+        .distinct()[:5000]
     )
-    until = (record.finished_at or timezone.now()) + timedelta(minutes=5)
-    return list(
-        Saga.objects.filter(
-            business_key__in=list(keys[:5000]),
-            started_at__gte=record.created_at,
-            started_at__lt=until,
-        ).order_by("-started_at")[:limit]
-    )
+    found: list[Saga] = []
+    for saga in during.order_by("-started_at", "-id")[:5000]:
+        placed = _placed_at(saga.execution_name)
+        if placed is not None:
+            if record.window_start <= placed < record.window_end:
+                found.append(saga)
+        elif saga.business_key in keys:
+            found.append(saga)
+        if len(found) >= limit:
+            break
+    return found

@@ -81,11 +81,16 @@ def refresh_saga(saga: Saga) -> Saga:
 DEFINITION_TTL_SECONDS = 24 * 3600
 
 
-def cached_definition(state_machine_arn: str) -> dict[str, Any] | None:
-    """The definition the case page last read (None when not cached): never asks AWS."""
+def _definition_key(saga: Saga) -> str:
+    return f"sm-definition:run:{saga.execution_arn}"
+
+
+def cached_definition(saga: Saga) -> dict[str, Any] | None:
+    """The definition the saga's run executes with, as the case page last read it (None when
+    not cached): never asks AWS."""
     from django.core.cache import cache
 
-    found = cache.get(f"sm-definition:{state_machine_arn}")
+    found = cache.get(_definition_key(saga))
     return found if isinstance(found, dict) else None
 
 
@@ -95,7 +100,7 @@ def state_machine_definition(saga: Saga) -> tuple[dict[str, Any] | None, str]:
     say."""
     from django.core.cache import cache
 
-    key = f"sm-definition:run:{saga.execution_arn}"
+    key = _definition_key(saga)
     found = cache.get(key)
     if found is not None:
         return found, ""

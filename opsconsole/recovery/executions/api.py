@@ -47,7 +47,7 @@ class SagaRecovery(generics.GenericAPIView):
         facts = actions.facts_of(saga)
         from sagas.actions import cached_definition
 
-        definition = cached_definition(saga.state_machine_arn) if saga.last_error else None
+        definition = cached_definition(saga) if saga.last_error else None
         verdicts = {
             ActionKind.REDRIVE: eligibility.redrive_in_panel(
                 facts, timezone.now(), definition, saga.last_error

@@ -57,7 +57,7 @@ def _cheap_previews(saga: Saga) -> list[dict[str, Any]]:
 
     from . import eligibility
 
-    definition = cached_definition(saga.state_machine_arn) if saga.last_error else None
+    definition = cached_definition(saga) if saga.last_error else None
     verdicts = {
         ActionKind.REDRIVE: eligibility.redrive_in_panel(
             facts, timezone.now(), definition, saga.last_error

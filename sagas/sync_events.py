@@ -20,7 +20,6 @@ import json
 import logging
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -301,7 +300,7 @@ def _drain(
     def delete(handles: list[str]) -> int:
         return sqs.delete_messages(queue, handles, env=env)
 
-    with ThreadPoolExecutor(PARALLEL_CALLS) as pool:
+    with budget.ThreadPool(PARALLEL_CALLS) as pool:  # its calls stay the events' work
         while time.monotonic() < deadline:
             messages = receive(wait_seconds)
             if not messages:

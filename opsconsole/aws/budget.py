@@ -21,11 +21,13 @@ minute against each budget.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -96,6 +98,16 @@ def charged_to(kind: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         return charged
 
     return decorate
+
+
+class ThreadPool(ThreadPoolExecutor):
+    """A thread pool whose calls run in a copy of the submitting thread's context, so the
+    kind of work (and its patience) goes along with them; a plain pool's threads would
+    charge their calls to `other`."""
+
+    def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
+        context = contextvars.copy_context()
+        return super().submit(lambda: context.run(fn, *args, **kwargs))
 
 
 _until: ContextVar[float | None] = ContextVar("aws_budget_until", default=None)

@@ -827,6 +827,8 @@ def forward_only(row: Saga, stored: Saga | None) -> Saga:
         for name in _FACT_FIELDS:
             setattr(row, name, getattr(stored, name))
         row.details_pending = False
+    if stored.synced_at is not None and (row.synced_at is None or row.synced_at < stored.synced_at):
+        row.synced_at = stored.synced_at  # a writer that began earlier does not age the row
     return row
 
 

@@ -481,7 +481,9 @@ def _sync_kind(
         works.extend(_active_refresh(kind, sm_arn, works, env, result, now, awaiting))
         if not full:
             _budget_terminal_tails(kind, works)
-            _list_only_where_the_name_tells(kind, works, registry)
+            _list_only_where_the_name_tells(
+                kind, works, registry, events_will_tell=awaiting is not None
+            )
         _run_fetches(works, env, counter, progress, kind.key)
         if any(w.skipped and w.row is None and w.key_from_name is None for w in works):
             # New executions the budget left undescribed have no row yet: list them again.
@@ -707,15 +709,23 @@ def _budget_terminal_tails(kind: SagaKind, works: list[_Work]) -> None:
             works.append(_Work(arn=row.execution_arn, row=row, describe=False))
 
 
-def _list_only_where_the_name_tells(kind: SagaKind, works: list[_Work], registry: Registry) -> None:
+def _list_only_where_the_name_tells(
+    kind: SagaKind, works: list[_Work], registry: Registry, *, events_will_tell: bool = False
+) -> None:
     """New executions whose name carries the business key are written from the listing
-    alone; their describe (correlation id, initiator, ticket) comes after, within budget."""
+    alone; their describe (correlation id, initiator, ticket) comes after, within budget.
+
+    `events_will_tell` (the safety net of a kind kept current by events): every new
+    execution is, its name standing in for a key the name does not carry: its event brings
+    the input within seconds, and the describe waits for it (`describe_pending`)."""
     settings_of_kind = kind_sync(registry, kind.key)
-    if settings_of_kind.name_pattern is None:
+    if settings_of_kind.name_pattern is None and not events_will_tell:
         return
     for work in works:
         if work.row is None and work.summary is not None:
-            key = settings_of_kind.key_from_name(work.summary.name)
+            key = settings_of_kind.key_from_name(work.summary.name) or (
+                work.summary.name if events_will_tell else None
+            )
             if key:
                 work.describe = False
                 work.key_from_name = key

@@ -5,6 +5,7 @@ its event instead of being described."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from datetime import timedelta
@@ -210,3 +211,38 @@ def test_an_awaited_event_that_arrives_clears_the_wait(aws, aws_calls):
     assert aws_calls["DescribeExecution"] == 0
     assert SyncState.objects.get(kind="orders").awaiting_events == {}
     assert Saga.objects.get(execution_arn=oldest.arn).status == SagaStatus.SUCCEEDED
+
+
+def test_without_the_key_in_the_name_the_safety_net_still_waits_for_the_event(
+    aws, aws_calls, monkeypatch
+):
+    provisioning.ensure_table("orders", "pk", "sk")
+    sm = stepfunctions.ensure_state_machine("OrderFulfillment", PASS, ROLE)
+    arn = stepfunctions.start_execution(
+        sm, "order-8-1", {"data": {"orderId": "8"}, "meta": {"correlationId": "c-8"}}
+    )
+    wait_until(
+        lambda: stepfunctions.describe_execution(arn).status == "SUCCEEDED",
+        timeout=30,
+        what="the execution to end",
+    )
+    real = sync.kind_sync
+    monkeypatch.setattr(  # a kind whose execution names say nothing about the key
+        sync, "kind_sync", lambda r, k: dataclasses.replace(real(r, k), name_pattern=None)
+    )
+    SyncState.objects.create(kind="orders", last_listing_at=timezone.now() - timedelta(hours=1))
+    aws_calls.clear()
+    sync.sync_kind(orders(), safety_net=True)
+    row = Saga.objects.get(execution_arn=arn)
+    assert aws_calls["DescribeExecution"] == 0
+    assert (row.business_key, row.details_pending, row.sfn_status) == (
+        "order-8-1",
+        True,
+        "SUCCEEDED",
+    )
+    ended = sync_events.StatusEvent(
+        **{**event("8", "SUCCEEDED", correlation="c-8").__dict__, "arn": arn}
+    )
+    sync_events.apply_events(orders(), [ended])
+    row.refresh_from_db()
+    assert (row.business_key, row.correlation_id, row.details_pending) == ("8", "c-8", False)

@@ -46,7 +46,7 @@ class ApprovalsConfig(plugins.PluginConfig):
             ("kind",),
             "approvals.signals.approval_oldest_wait",
             "Seconds the oldest waiting approval request has waited",
-            "approvals.signals.link",
+            "approvals.signals.link_oldest",
         ),
     )
 

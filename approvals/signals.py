@@ -41,3 +41,16 @@ def approval_oldest_wait(now: datetime) -> Series:
 
 def link(labels: dict[str, str]) -> str | None:
     return reverse("approvals:inbox")
+
+
+def link_oldest(labels: dict[str, str]) -> str | None:
+    """What an "oldest wait" alert is about: that request's page (its saga is linked there)."""
+    oldest = (
+        ApprovalRequest.objects.filter(status__in=WAITING_STATUSES, kind=labels.get("kind", ""))
+        .order_by("requested_at", "id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if oldest is None:
+        return link(labels)
+    return reverse("approvals:detail", args=[oldest])

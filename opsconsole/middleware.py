@@ -40,15 +40,23 @@ class RequestIdMiddleware:
 
 
 class InteractiveAwsMiddleware:
-    """AWS calls made while serving a request use the interactive profile: short timeouts
-    and the circuit breaker, so a hanging AWS costs a page about a second, not minutes."""
+    """AWS calls made while serving a request use the interactive profile: short timeouts,
+    the circuit breaker and a budget for the page's AWS time in all, so a hanging AWS costs a
+    page about a second, not minutes. What the page waited on AWS goes out as Server-Timing
+    (browsers' developer tools show it; the fault suite reads it)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with clients.interactive():
-            return self.get_response(request)
+            response = self.get_response(request)
+            spent = clients.page_time()
+        if spent is not None and spent.calls:
+            response["Server-Timing"] = (
+                f'aws;dur={spent.seconds * 1000:.0f};desc="AWS calls: {spent.calls}"'
+            )
+        return response
 
 
 class RequestIdLogFilter(logging.Filter):

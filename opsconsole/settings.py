@@ -263,6 +263,11 @@ AWS_INTERACTIVE_READ_TIMEOUT = env_float(
     "OPSCONSOLE_AWS_INTERACTIVE_READ_TIMEOUT", 1.2, minimum=0.05
 )
 AWS_INTERACTIVE_MAX_ATTEMPTS = env_int("OPSCONSOLE_AWS_INTERACTIVE_MAX_ATTEMPTS", 1, minimum=1)
+# What one page may wait on AWS in all (its calls summed): once spent, its further calls fail
+# fast and it shows what it has. The time spent goes out in the Server-Timing header.
+AWS_INTERACTIVE_PAGE_SECONDS = env_float(
+    "OPSCONSOLE_AWS_INTERACTIVE_PAGE_SECONDS", 1.5, minimum=0.1
+)
 AWS_BREAKER_FAILURES = env_int("OPSCONSOLE_AWS_BREAKER_FAILURES", 1, minimum=1)
 AWS_BREAKER_COOLDOWN = env_float("OPSCONSOLE_AWS_BREAKER_COOLDOWN", 15.0, minimum=0.1)
 # How long an assumed role's credentials last; botocore refreshes them before they expire.

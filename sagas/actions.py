@@ -76,25 +76,25 @@ def refresh_saga(saga: Saga) -> Saga:
 
 # --- the case page ---------------------------------------------------------------------
 
-# A state machine's definition changes only with a deploy: read once in a while, not per view.
-DEFINITION_TTL_SECONDS = 600
+# What an execution runs with never changes: kept a day, so a case page asks AWS once a day
+# at most per run (and not at all while the reader stays on it).
+DEFINITION_TTL_SECONDS = 24 * 3600
 
 
 def state_machine_definition(saga: Saga) -> tuple[dict[str, Any] | None, str]:
-    """The definition (ASL) of the saga's state machine, cached; (None, why) when AWS
-    cannot say."""
+    """The definition (ASL) the saga's run executes with (DescribeStateMachineForExecution:
+    the one it started with, not a later deploy's), cached; (None, why) when AWS cannot
+    say."""
     from django.core.cache import cache
 
-    key = f"sm-definition:{saga.state_machine_arn}"
+    key = f"sm-definition:run:{saga.execution_arn}"
     found = cache.get(key)
     if found is not None:
         return found, ""
     registry = get_registry()
     kind = registry.kinds[saga.kind]
     try:
-        definition = stepfunctions.state_machine_definition(
-            saga.state_machine_arn, registry.env_for(kind)
-        )
+        definition = stepfunctions.execution_definition(saga.execution_arn, registry.env_for(kind))
     except AwsError as exc:
         return None, str(exc)
     except ValueError:

@@ -37,11 +37,17 @@ class SagasConfig(plugins.PluginConfig):
             lambda settings: settings.SYNC_EVENTS_INTERVAL,
         ),
         # Business signals for monitoring's rules and charts (sagas/signals.py).
+        plugins.Signal(
+            "step_sla_breaches",
+            ("kind", "step"),
+            "sagas.signals.step_sla_breaches",
+            "Running sagas past a step's SLA",
+            "sagas.signals.link_stuck",
+        ),
         *(
             plugins.Signal(name, labels, f"sagas.signals.{name}", doc, "sagas.signals.link")
             for name, labels, doc in (
                 ("saga_sla_breaches", ("kind",), "Running sagas past their saga SLA"),
-                ("step_sla_breaches", ("kind", "step"), "Running sagas past a step's SLA"),
                 ("compensation_rate", ("kind",), "Share of sagas compensated, last hour"),
                 ("success_rate", ("kind",), "Share of sagas succeeded, last hour"),
                 ("failures_by_step", ("kind", "step"), "Sagas ended badly, last hour, by step"),

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils.timezone import now
 
 from opsconsole.registry import get_registry
 
@@ -93,6 +94,22 @@ def failures_by_step(now: datetime) -> Series:
         ).values_list("kind", "current_step")
     )
     return [({"kind": k, "step": step}, float(n)) for (k, step), n in rows.items()]
+
+
+def link_stuck(labels: dict[str, str]) -> str | None:
+    """What a step SLA alert is about: the one stuck saga's case page when only one is,
+    else the kind's list of stuck sagas at that step."""
+    kind = labels.get("kind")
+    if not kind or kind not in get_registry().kinds:
+        return None
+    stuck = Saga.objects.filter(kind=kind, status__in=ACTIVE_STATUSES, step_deadline__lt=now())
+    if labels.get("step"):
+        stuck = stuck.filter(current_step=labels["step"])
+    found = list(stuck.order_by("step_deadline")[:2])
+    if len(found) == 1 and (url := found[0].get_absolute_url()):
+        return url
+    query = {"stuck": "1", **({"step": labels["step"]} if labels.get("step") else {})}
+    return f"{reverse('sagas:list', args=[kind])}?{urlencode(query)}"
 
 
 def link(labels: dict[str, str]) -> str | None:

@@ -22,6 +22,7 @@ from opsconsole.emulator import (
     cloudwatch_index,
     events_replay,
     moto_main,
+    sfn_definitions,
     sfn_events,
     sfn_redrive,
     throttling,
@@ -50,6 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
     throttling.install()
     sfn_events.install()
     sfn_redrive.install()
+    sfn_definitions.install()
     events_replay.install()
     _validate_each_definition_once()
 

@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import boto3
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
@@ -19,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from . import budget
-from .errors import AwsUnavailable, translate
+from .errors import AwsUnavailable, PageBudgetSpent, translate
 
 # AWS's codes for "rate exceeded" (what the budget counts as AWS throttling the console).
 _THROTTLING_CODES = frozenset(
@@ -52,6 +53,40 @@ _sessions: dict[AwsEnvironment, boto3.session.Session] = {}
 _clients: dict[tuple[str, AwsEnvironment, bool], Any] = {}
 _endpoint_override: str | None = None
 _interactive: ContextVar[bool] = ContextVar("aws_interactive", default=False)
+
+
+@dataclass
+class PageAwsTime:
+    """What one page has spent waiting on AWS: each call's wall time, summed. Once it
+    reaches AWS_INTERACTIVE_PAGE_SECONDS the page's further calls fail fast, so a slow (not
+    dead) AWS cannot hold a page for a timeout per call; the total goes out as the
+    response's Server-Timing."""
+
+    seconds: float = 0.0
+    calls: int = 0
+    cut_short: int = 0
+
+    def spend(self, seconds: float) -> None:
+        with _lock:
+            self.seconds += seconds
+            self.calls += 1
+
+
+_page_time: ContextVar[PageAwsTime | None] = ContextVar("aws_page_time", default=None)
+_budget_exempt: ContextVar[bool] = ContextVar("aws_budget_exempt", default=False)
+
+
+@contextmanager
+def beyond_page_budget() -> Iterator[None]:
+    """Calls that must be made even when the page has spent its AWS time: undoing what the
+    page started (making held messages visible again). The circuit breaker still applies."""
+    token = _budget_exempt.set(True)
+    try:
+        yield
+    finally:
+        _budget_exempt.reset(token)
+
+
 # Environments found unreachable during the current page: its other calls there fail fast,
 # so a page that reads two services waits for one timeout, not two.
 _unreachable_here: ContextVar[set[str] | None] = ContextVar("aws_unreachable_here", default=None)
@@ -63,15 +98,22 @@ def interactive() -> Iterator[None]:
     beyond the configured attempts, and fail fast while the endpoint's circuit is open."""
     token = _interactive.set(True)
     failed = _unreachable_here.set(set())
+    spent = _page_time.set(PageAwsTime())
     try:
         yield
     finally:
+        _page_time.reset(spent)
         _unreachable_here.reset(failed)
         _interactive.reset(token)
 
 
 def is_interactive() -> bool:
     return _interactive.get()
+
+
+def page_time() -> PageAwsTime | None:
+    """What the current page has waited on AWS so far (None outside a page)."""
+    return _page_time.get()
 
 
 def _config(interactive: bool = False) -> Config:
@@ -185,7 +227,21 @@ def _guard(
         failed_here = _unreachable_here.get() if interactive else None
         if failed_here is not None and env.name in failed_here:
             raise AwsUnavailable(f"AWS in {env.name} did not answer this page's first call")
+        spent = _page_time.get() if interactive else None
+        if (
+            spent is not None
+            and spent.seconds >= settings.AWS_INTERACTIVE_PAGE_SECONDS
+            and not _budget_exempt.get()
+        ):
+            spent.cut_short += 1
+            raise PageBudgetSpent(
+                f"this page has waited {spent.seconds:.1f} s on AWS already; not asking again"
+            )
         if not guard.before(interactive):
+            if failed_here is not None:
+                # What this page learned: the environment has an endpoint down, so its other
+                # services fail fast here too rather than each costing a timeout.
+                failed_here.add(env.name)
             raise AwsUnavailable(
                 f"{guard.name} is unreachable; not asking again for "
                 f"{guard.retry_in():.0f} s (circuit open)"
@@ -196,9 +252,12 @@ def _guard(
         except budget.BudgetExhausted:
             guard.released()
             raise
+        started = time.monotonic()
         try:
             result = api_call(operation_name, api_params)
         except Exception as exc:
+            if spent is not None:
+                spent.spend(time.monotonic() - started)
             if _throttling(exc):
                 budget.throttled(env.name, service, operation_name, interactive=interactive)
             if _unreachable(exc):
@@ -208,6 +267,8 @@ def _guard(
             else:
                 guard.released()
             raise
+        if spent is not None:
+            spent.spend(time.monotonic() - started)
         guard.succeeded()
         return result
 
@@ -243,6 +304,21 @@ def _assumed_role_credentials(
     )
 
 
+_loader: Any = None
+
+
+def _botocore_session() -> botocore.session.Session:
+    """A botocore session sharing one data loader with every other: the service models and
+    endpoint data are parsed once per process, so a client for a new environment (or the
+    interactive profile's first client) is built in milliseconds, not a tenth of a second."""
+    global _loader
+    if _loader is None:
+        _loader = botocore.loaders.create_loader()
+    core = botocore.session.Session()
+    core.register_component("data_loader", _loader)
+    return core
+
+
 def _session(env: AwsEnvironment) -> boto3.session.Session:
     session = _sessions.get(env)
     if session is not None:
@@ -256,12 +332,15 @@ def _session(env: AwsEnvironment) -> boto3.session.Session:
         # An emulator accepts any credentials; don't go looking for real ones.
         base_kwargs["aws_access_key_id"] = "emulator"
         base_kwargs["aws_secret_access_key"] = "emulator"  # noqa: S105
-    session = boto3.session.Session(**base_kwargs)
+    session = boto3.session.Session(botocore_session=_botocore_session(), **base_kwargs)
     if env.role_arn:
-        core = botocore.session.get_session()
+        core = _botocore_session()
         # boto3 offers no public way to hand a session refreshable credentials.
         core._credentials = _assumed_role_credentials(session, env, endpoint)  # type: ignore[attr-defined]
         session = boto3.session.Session(botocore_session=core, region_name=env.region)
+    # boto3 appends its own data directory to the shared loader's path for every session.
+    paths = _loader.search_paths
+    paths[:] = list(dict.fromkeys(paths))
     _sessions[env] = session
     return session
 
@@ -304,9 +383,19 @@ def both_profiles(service: str, env: AwsEnvironment | None = None) -> tuple[Any,
     return background, page
 
 
+_generation = 0
+
+
+def generation() -> int:
+    """Changes whenever the clients are forgotten: what gateways key their own caches by."""
+    return _generation
+
+
 def reset_clients() -> None:
     """Forget every cached client (after settings change, or expired assumed credentials)."""
+    global _generation
     with _lock:
+        _generation += 1
         _clients.clear()
         _sessions.clear()
         _breakers.clear()

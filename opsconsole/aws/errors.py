@@ -32,6 +32,10 @@ class AwsUnavailable(AwsError):
     code = "Unavailable"
 
 
+class PageBudgetSpent(AwsUnavailable):
+    """The page has waited its share of AWS time already (clients.interactive)."""
+
+
 class Throttled(AwsUnavailable):
     code = "ThrottlingException"
 

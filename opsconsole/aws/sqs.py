@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .clients import AwsEnvironment, aws_call, client
-from .errors import QueueNotFound, none_when
+from .clients import AwsEnvironment, aws_call, beyond_page_budget, client, generation
+from .errors import PageBudgetSpent, QueueNotFound, none_when
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,27 @@ def _queue_url(name: str, env: AwsEnvironment | None) -> str:
     return str(client("sqs", env).get_queue_url(QueueName=name)["QueueUrl"])
 
 
+# A queue's URL never changes while the queue exists: kept a while per name and environment
+# (a job sending ten thousand messages asked GetQueueUrl once per batch: a fifth of its calls).
+URL_TTL_SECONDS = 300.0
+_urls: dict[tuple[int, AwsEnvironment | None, str], tuple[str, float]] = {}
+
+
 def queue_url(name_or_url: str, env: AwsEnvironment | None = None) -> str | None:
     """The queue's URL (a URL is returned as is); None when the queue does not exist."""
     if name_or_url.startswith(("http://", "https://")):
         return name_or_url
-    return _queue_url(name_or_url, env)
+    key = (generation(), env, name_or_url)
+    found = _urls.get(key)
+    now = time.monotonic()
+    if found is not None and found[1] > now:
+        return found[0]
+    url = _queue_url(name_or_url, env)
+    if url is not None:
+        if len(_urls) > 10_000:
+            _urls.clear()
+        _urls[key] = (url, now + URL_TTL_SECONDS)
+    return url
 
 
 def _require_url(name_or_url: str, env: AwsEnvironment | None) -> str:
@@ -287,6 +303,12 @@ def queue_name_of(url_or_arn: str) -> str:
 
 
 @aws_call("ReceiveMessage")
+@dataclass(frozen=True)
+class Peeked:
+    messages: list[Message]
+    exhausted: bool  # a receive came back empty: every visible message was read
+
+
 def peek_messages(
     name_or_url: str,
     *,
@@ -294,35 +316,55 @@ def peek_messages(
     hold_seconds: int = 30,
     env: AwsEnvironment | None = None,
 ) -> list[Message]:
+    """Read up to `limit` messages without consuming them (see `peek`)."""
+    return peek(name_or_url, limit=limit, hold_seconds=hold_seconds, env=env).messages
+
+
+def peek(
+    name_or_url: str,
+    *,
+    limit: int = 100,
+    hold_seconds: int = 30,
+    env: AwsEnvironment | None = None,
+) -> Peeked:
     """Read up to `limit` messages without consuming them.
 
     SQS has no peek: each message is received (its receive count goes up by one) and held
     invisible for `hold_seconds` while the rest are read, so no message is returned twice;
-    then all are made visible again at once (ChangeMessageVisibility 0, ten a call). Should
-    the release fail, they come back by themselves after `hold_seconds`."""
+    then all are made visible again at once (ChangeMessageVisibility 0, ten a call), even
+    when a page has spent its AWS time meanwhile (it then answers what it read so far).
+    Should the release fail, they come back by themselves after `hold_seconds`."""
     url = _require_url(name_or_url, env)
     sqs = client("sqs", env)
     seen: dict[str, Message] = {}
     handles: list[str] = []
+    exhausted = False
     try:
         while len(seen) < limit:
-            response = sqs.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=min(10, limit - len(seen)),
-                WaitTimeSeconds=0,
-                VisibilityTimeout=hold_seconds,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            )
+            try:
+                response = sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=min(10, limit - len(seen)),
+                    WaitTimeSeconds=0,
+                    VisibilityTimeout=hold_seconds,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
+            except PageBudgetSpent:
+                if not seen:
+                    raise
+                break  # a slow AWS: what was read so far, said to be partial
             batch = [_message(m) for m in response.get("Messages", [])]
             if not batch:
+                exhausted = True
                 break
             for m in batch:
                 handles.append(m.receipt_handle)
                 seen.setdefault(m.message_id, m)
     finally:
-        _change_visibility(sqs, url, handles, 0)
-    return list(seen.values())
+        with beyond_page_budget():
+            _change_visibility(sqs, url, handles, 0)
+    return Peeked(list(seen.values()), exhausted)
 
 
 def _change_visibility(sqs: Any, url: str, handles: list[str], seconds: int) -> list[str]:

@@ -340,6 +340,16 @@ def state_machine_definition(arn: str, env: AwsEnvironment | None = None) -> dic
     return dict(json.loads(found["definition"]))
 
 
+@aws_call("DescribeStateMachineForExecution")
+def execution_definition(execution_arn: str, env: AwsEnvironment | None = None) -> dict[str, Any]:
+    """The definition (ASL) the execution runs with: the one it started with, even when the
+    state machine was updated since."""
+    found = client("stepfunctions", env).describe_state_machine_for_execution(
+        executionArn=execution_arn
+    )
+    return dict(json.loads(found["definition"]))
+
+
 @aws_call("UpdateStateMachine")
 def update_definition(
     arn: str, definition: dict[str, Any], env: AwsEnvironment | None = None

@@ -25,7 +25,14 @@ import sys
 import threading
 from typing import Any
 
-from opsconsole.emulator import cloudwatch_index, events_replay, sfn_events, sfn_redrive, throttling
+from opsconsole.emulator import (
+    cloudwatch_index,
+    events_replay,
+    sfn_definitions,
+    sfn_events,
+    sfn_redrive,
+    throttling,
+)
 
 _SERVICE_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service."
@@ -193,6 +200,65 @@ def cheap_sends() -> None:
     SQSBackend.send_message = send_message  # type: ignore[method-assign]
 
 
+def indexed_receipt_handles() -> None:
+    """Find a message by its receipt handle without scanning its queue.
+
+    moto's DeleteMessage and ChangeMessageVisibility look at every message of the queue for
+    the handle (DeleteMessage twice, then rebuilds the list): sending back 10,000 dead
+    letters from a DLQ of 10,500 made a hundred million comparisons. Every handle a receive
+    gives is indexed here; the same checks (the handle belongs to a message of this queue,
+    an already deleted handle is accepted again, a stale handle of the message still
+    works) keep moto's answers.
+    """
+    import weakref
+
+    from moto.core.utils import unix_time_millis
+    from moto.sqs.exceptions import InvalidParameterValue, ReceiptHandleIsInvalid
+    from moto.sqs.models import Message, Queue, SQSBackend
+
+    by_handle: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+    received = Message.mark_received
+
+    def mark_received(self: Any, visibility_timeout: int | None = None) -> None:
+        received(self, visibility_timeout)
+        by_handle[self.receipt_handle] = self
+
+    def _message_of(queue: Any, receipt_handle: str) -> Any:
+        message = by_handle.get(receipt_handle)
+        # `in` on the list compares identity first, in C: no Python loop over the queue.
+        if message is None or message not in queue._messages:
+            raise ReceiptHandleIsInvalid()
+        return message
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        if receipt_handle in self.deleted_messages:
+            return  # already deleted: moto (and SQS) accept it again
+        message = _message_of(self, receipt_handle)
+        self.pending_messages.discard(message)
+        self.deleted_messages.update(message.all_receipt_handles)
+        self._messages.remove(message)
+
+    def change_message_visibility(
+        self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int
+    ) -> None:
+        queue = self.get_queue(queue_name)
+        message = _message_of(queue, receipt_handle)
+        until = unix_time_millis() + int(visibility_timeout) * 1000
+        if until - message.sent_timestamp > 43200 * 1000:
+            raise InvalidParameterValue(
+                f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. "
+                "Reason: Total VisibilityTimeout for the message is beyond the limit "
+                "[43200 seconds]"
+            )
+        message.change_visibility(visibility_timeout)
+        if message.visible and message in queue.pending_messages:
+            queue.pending_messages.remove(message)
+
+    Message.mark_received = mark_received  # type: ignore[method-assign]
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
+    SQSBackend.change_message_visibility = change_message_visibility  # type: ignore[method-assign]
+
+
 def cache_module_list() -> None:
     """List moto's service packages once, not on every HTTP request (under a global lock)."""
     from moto import backends
@@ -234,6 +300,7 @@ def speed_up() -> None:
     lock_free_backend_lookups()
     cheap_retention_checks()
     cheap_sends()
+    indexed_receipt_handles()
     cache_module_list()
     cache_task_clients()
     cache_parsed_definitions()
@@ -253,6 +320,7 @@ def main(argv: list[str] | None = None) -> None:
     throttling.install()
     sfn_events.install()
     sfn_redrive.install()
+    sfn_definitions.install()
     events_replay.install()
     from moto.server import main as moto_main
 

@@ -3,7 +3,9 @@
 `POST /api/now/table/incident` creates an incident (number INC001000x, sys_id), `GET
 /api/now/table/incident?sysparm_query=a=b^c=d` finds by equality (`active=true` means not
 resolved or closed), `PATCH /api/now/table/incident/<sys_id>` updates; `work_notes` append
-to the journal, `state=6` resolves. Basic auth with the user and password given to `start`.
+to the journal, `state=6` resolves. The journal reads as ServiceNow's `sys_journal_field`
+table: `GET /api/now/table/sys_journal_field?sysparm_query=element_id=<sys_id>^element=
+work_notes^valueLIKE<text>`. Basic auth with the user and password given to `start`.
 `GET /` shows every incident and its work notes, for a person watching the demo.
 """
 
@@ -23,6 +25,7 @@ from ._http import HOST, JsonHandler, Running, Server
 log = logging.getLogger("opsconsole.emulator.servicenow")
 
 TABLE = "/api/now/table/incident"
+JOURNAL = "/api/now/table/sys_journal_field"
 CLOSED_STATES = ("6", "7")
 STATE_NAMES = {"1": "New", "2": "In Progress", "3": "On Hold", "6": "Resolved", "7": "Closed"}
 
@@ -104,6 +107,34 @@ class Instance:
             ]
         return found[:limit]
 
+    def journal_entries(self, query: str, limit: int) -> list[dict[str, Any]]:
+        """sys_journal_field rows: equality terms, and `valueLIKE<text>` (contains)."""
+        equal: dict[str, str] = {}
+        contains: list[str] = []
+        for term in (t for t in query.split("^") if t):
+            if term.startswith("valueLIKE"):
+                contains.append(term.removeprefix("valueLIKE"))
+            else:
+                key, _, value = term.partition("=")
+                equal[key] = value
+        rows = []
+        with self.lock:
+            for sys_id, entries in self.journal.items():
+                for n, (at, text) in enumerate(entries):
+                    element, _, value = text.partition("] ")
+                    row = {
+                        "sys_id": f"{sys_id}-{n}",
+                        "element_id": sys_id,
+                        "element": element.lstrip("["),
+                        "value": value,
+                        "sys_created_on": at,
+                    }
+                    if all(row.get(k) == v for k, v in equal.items()) and all(
+                        c in value for c in contains
+                    ):
+                        rows.append(row)
+        return rows[:limit]
+
     def notes(self, sys_id: str) -> list[tuple[str, str]]:
         with self.lock:
             return list(self.journal.get(sys_id, []))
@@ -146,6 +177,12 @@ def _handler(instance: Instance) -> type[JsonHandler]:
                 self.send_bytes(200, _page(instance).encode(), "text/html; charset=utf-8")
                 return
             if not self._auth():
+                return
+            if parts.path.rstrip("/") == JOURNAL:
+                params = parse_qs(parts.query)
+                query = params.get("sysparm_query", [""])[0]
+                limit = int(params.get("sysparm_limit", ["10000"])[0] or 10000)
+                self.send(200, {"result": instance.journal_entries(query, limit)})
                 return
             if parts.path.rstrip("/") == TABLE:
                 params = parse_qs(parts.query)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from opsconsole.audit import log as audit
@@ -16,7 +16,13 @@ from opsconsole.events import EVENT_TYPES
 
 from . import crypto, signing, tasks
 from .destinations import DestinationRefused, check_url
-from .errors import DeliveryNotFound, EndpointDisabled, EndpointNotFound, InvalidEndpoint
+from .errors import (
+    DeliveryNotFound,
+    EndpointDisabled,
+    EndpointNotFound,
+    IdempotencyKeyReused,
+    InvalidEndpoint,
+)
 from .models import Delivery, DeliveryStatus, WebhookEndpoint
 
 # How long the previous secret keeps signing after a rotation, so receivers can switch.
@@ -28,6 +34,7 @@ MAX_URL = 500
 class WithSecret:
     endpoint: WebhookEndpoint
     secret: str  # shown once, never stored in clear
+    created: bool = True  # False: the answer to a repeated Idempotency-Key
 
 
 def _clean_url(url: str) -> str:
@@ -70,23 +77,63 @@ def create_endpoint(
     event_types: Iterable[str] = (),
     description: str = "",
     owner_email: str = "",
+    idempotency_key: str = "",
 ) -> WithSecret:
-    """Subscribe a URL; the returned secret is the only time it is shown."""
+    """Subscribe a URL; the returned secret is the only time it is shown. With an
+    idempotency key, the same caller sending the same request again (a retry after a lost
+    answer) gets the endpoint it created and its secret, for REPLAY_WINDOW and until the
+    secret is rotated, instead of a second subscription."""
+    key = idempotency_key.strip()[:200]
     with audit.attempt(actor, "webhook.create", target_type="webhook", target_id="new") as a:
         url = _clean_url(url)
         types = _clean_types(event_types)
+        if key and (earlier := _created_with(actor, key, url, types)) is not None:
+            a.succeeded(endpoint=earlier.endpoint.pk, url=url, replayed=True)
+            return earlier
         secret = signing.new_secret()
-        with transaction.atomic():
-            endpoint = WebhookEndpoint.objects.create(
-                url=url,
-                event_types=types,
-                description=description.strip()[:200],
-                secret_encrypted=crypto.encrypt(secret),
-                owner=actor.id,
-                owner_email=(owner_email.strip() or (actor.id if "@" in actor.id else ""))[:255],
-            )
+        try:
+            with transaction.atomic():
+                endpoint = WebhookEndpoint.objects.create(
+                    url=url,
+                    event_types=types,
+                    description=description.strip()[:200],
+                    secret_encrypted=crypto.encrypt(secret),
+                    owner=actor.id,
+                    owner_email=(owner_email.strip() or (actor.id if "@" in actor.id else ""))[
+                        :255
+                    ],
+                    idempotency_key=key,
+                )
+        except IntegrityError:
+            # The same key sent twice at once: the other request created it.
+            earlier = _created_with(actor, key, url, types)
+            if earlier is None:
+                raise
+            a.succeeded(endpoint=earlier.endpoint.pk, url=url, replayed=True)
+            return earlier
         a.succeeded(endpoint=endpoint.pk, url=url, event_types=types)
     return WithSecret(endpoint, secret)
+
+
+REPLAY_WINDOW = timedelta(hours=24)
+
+
+def _created_with(actor: Actor, key: str, url: str, types: list[str]) -> WithSecret | None:
+    """What an earlier request with this key created, answered again (or why not)."""
+    earlier = WebhookEndpoint.objects.filter(owner=actor.id, idempotency_key=key).first()
+    if earlier is None:
+        return None
+    if earlier.url != url or sorted(earlier.event_types) != sorted(types):
+        raise IdempotencyKeyReused(
+            endpoint=earlier.pk, reason="a different URL or event types; use a new key"
+        )
+    if timezone.now() - earlier.created_at > REPLAY_WINDOW or earlier.previous_secret_encrypted:
+        raise IdempotencyKeyReused(
+            endpoint=earlier.pk,
+            reason="its secret is no longer shown (over 24 hours old, or rotated since); "
+            "rotate the secret to get a new one",
+        )
+    return WithSecret(earlier, crypto.decrypt(earlier.secret_encrypted), created=False)
 
 
 def update_endpoint(

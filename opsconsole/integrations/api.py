@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from opsconsole.identity.permissions import IsAdmin
 from opsconsole.identity.roles import actor_for
+from opsconsole.web.openapi import problem_response
 
 from . import actions
 from .models import Delivery, WebhookEndpoint
@@ -37,15 +38,38 @@ class EndpointList(generics.ListCreateAPIView):
     pagination_class = NewestFirst
     queryset = WebhookEndpoint.objects.all()
 
-    @extend_schema(request=EndpointInput, responses={201: EndpointWithSecretSerializer})
+    @extend_schema(
+        request=EndpointInput,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Retry safely: the same key and request again (within 24 hours, "
+                "before a rotation) answer the endpoint it created, with its secret (200).",
+            )
+        ],
+        responses={
+            201: EndpointWithSecretSerializer,
+            200: EndpointWithSecretSerializer,
+            **problem_response(409, "The Idempotency-Key was used for another request."),
+        },
+    )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = EndpointInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        created = actions.create_endpoint(actor_for(request), **payload.validated_data)
+        created = actions.create_endpoint(
+            actor_for(request),
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+            **payload.validated_data,
+        )
         body = EndpointWithSecretSerializer(
             {"endpoint": created.endpoint, "secret": created.secret}
         ).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(
+            body, status=status.HTTP_201_CREATED if created.created else status.HTTP_200_OK
+        )
 
 
 class EndpointDetail(generics.RetrieveAPIView):

@@ -4,15 +4,24 @@ A subscription URL names a host; every address it resolves to must be public (no
 private, link-local, multicast, reserved or unspecified), so a subscription cannot be used
 to probe the internal network. Hosts or networks in INTEGRATIONS_ALLOWED_DESTINATIONS pass
 anyway (the demo and the tests allow 127.0.0.1 for their local receivers).
+
+The check runs twice: on the URL before a call (a clear message), and on the address each
+connection actually reached (`guarded_session`), so a name that answers a public address to
+the check and a private one to the connection (DNS rebinding) still cannot reach inside.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 
 class DestinationRefused(Exception):
@@ -74,8 +83,70 @@ def check_url(url: str, *, resolve: bool = True) -> None:
             raise DestinationRefused(f"{host} does not resolve ({exc})") from None
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     for ip in addresses:
-        if _is_public(ip) or any(ip in net for net in nets):
-            continue
+        if not _address_allowed(ip, nets):
+            raise DestinationRefused(
+                f"{host} resolves to {ip}, a loopback or private address; not allowed"
+            )
+
+
+def _address_allowed(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network],
+) -> bool:
+    return _is_public(ip) or any(ip in net for net in nets)
+
+
+def _check_peer(host: str, sock: socket.socket) -> None:
+    """Refuse a connection that reached a private address (unless allow-listed)."""
+    hosts, nets = _allowed_networks()
+    if host.lower() in hosts:
+        return
+    peer = ipaddress.ip_address(str(sock.getpeername()[0]).split("%")[0])
+    if not _address_allowed(peer, nets):
+        sock.close()
         raise DestinationRefused(
-            f"{host} resolves to {ip}, a loopback or private address; not allowed"
+            f"{host} connected to {peer}, a loopback or private address; not allowed"
         )
+
+
+class _CheckedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _check_peer(self.host, sock)
+        return sock
+
+
+class _CheckedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _check_peer(self.host, sock)
+        return sock
+
+
+class _CheckedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _CheckedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+class _CheckedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _CheckedHTTPPool,
+            "https": _CheckedHTTPSPool,
+        }
+        self.poolmanager.key_fn_by_scheme = dict(self.poolmanager.key_fn_by_scheme)
+
+
+def guarded_session() -> requests.Session:
+    """A requests session whose every direct connection is checked where it actually
+    landed. Through an egress proxy from the environment (HTTPS_PROXY), the connection is to
+    the proxy, which the operator chose; it is the one to refuse internal destinations."""
+    session = requests.Session()
+    adapter = _CheckedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

@@ -22,6 +22,10 @@ class EndpointDisabled(DomainError):
     code = "webhook.disabled"
 
 
+class IdempotencyKeyReused(DomainError):
+    code = "webhook.idempotency_key_reused"
+
+
 ERROR_SPECS = {
     EndpointNotFound.code: ErrorSpec(
         404, "Webhook endpoint not found", "No such webhook endpoint."
@@ -30,5 +34,10 @@ ERROR_SPECS = {
     InvalidEndpoint.code: ErrorSpec(400, "Invalid webhook endpoint", "{reason}"),
     EndpointDisabled.code: ErrorSpec(
         409, "Endpoint disabled", "Enable the endpoint before redelivering to it."
+    ),
+    IdempotencyKeyReused.code: ErrorSpec(
+        409,
+        "Idempotency-Key already used",
+        "This Idempotency-Key created endpoint {endpoint}: {reason}",
     ),
 }

@@ -25,9 +25,18 @@ class WebhookEndpoint(models.Model):
     failing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The creating request's Idempotency-Key: the same key again answers this endpoint.
+    idempotency_key = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         ordering = ("id",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="webhook_endpoint_idempotency_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.url

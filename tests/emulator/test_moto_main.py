@@ -41,3 +41,25 @@ def test_it_keeps_outcomes_and_queue_semantics_in_the_fast_emulator():
         assert len(received) == 10
         stats = sqs.queue_stats(url)
         assert (stats.visible, stats.in_flight) == (2, 10)
+
+
+def test_receipt_handles_keep_moto_answers_with_the_index():
+    # The emulator finds a message by its receipt handle (moto_main.indexed_receipt_handles);
+    # deleting or re-timing by a handle answers as moto (and SQS) do.
+    with server.running(0) as emulator, clients.endpoint_override(emulator.url):
+        url = provisioning.ensure_queue("receipts").url
+        other = provisioning.ensure_queue("receipts-other").url
+        provisioning.send_messages(url, [provisioning.OutgoingMessage(str(i)) for i in range(3)])
+        first = sqs.receive_messages(url, max_messages=1, visibility_timeout=0)[0]
+        again = sqs.receive_messages(url, max_messages=3, visibility_timeout=30)
+        assert first.message_id in {m.message_id for m in again}
+        # a handle of another queue is refused; a stale handle of the message still deletes
+        outcome = sqs.delete_message_batch(other, {"a": again[0].receipt_handle})
+        assert "a" in outcome.failed
+        assert sqs.delete_message_batch(url, {"b": first.receipt_handle}).succeeded
+        assert sqs.delete_message_batch(url, {"c": first.receipt_handle}).succeeded  # again
+        rest = [m for m in again if m.message_id != first.message_id]
+        sqs.release_messages(url, [m.receipt_handle for m in rest])
+        assert sqs.queue_stats(url).visible == 2
+        assert sqs.release_messages(url, ["not-a-handle"]) == ["not-a-handle"]
+        assert sqs.queue_stats(url).visible == 2

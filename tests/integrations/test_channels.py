@@ -217,7 +217,14 @@ def test_a_dlq_send_back_given_an_incident_number_notes_it(outbound, snow, chann
         "data": {"succeeded": 12, "failed": 0, "ticket": incident["number"]},
     }
     channel = channels(get_registry())["servicenow"]
-    sent = ServiceNowTransport(ServiceNowClient(credentials(), 3), channel).notify(envelope)
+    transport = ServiceNowTransport(ServiceNowClient(credentials(), 3), channel)
+    sent = transport.notify(envelope)
     assert sent.reference == incident["number"]
+    # Delivered again (its answer was lost, so the outbox retried): still one note.
+    assert transport.notify(envelope).reference == incident["number"]
     [(_, note)] = snow.instance.notes(incident["sys_id"])
     assert "dlq.messages_redriven on payments-dlq" in note and "12 succeeded" in note
+    assert "Event e1" in note
+    # Another event about the same incident is noted too.
+    transport.notify({**envelope, "id": "e2"})
+    assert len(snow.instance.notes(incident["sys_id"])) == 2

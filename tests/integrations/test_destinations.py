@@ -52,3 +52,36 @@ def test_an_admin_cannot_subscribe_an_internal_address(settings):
     with pytest.raises(InvalidEndpoint) as caught:
         actions.create_endpoint(ADMIN, url="http://169.254.169.254/latest/")
     assert caught.value.field == "url"
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_refused_at_connect(
+    settings, monkeypatch
+):
+    # DNS rebinding: the name answers a public address to the check, then loopback to the
+    # connection. The connection itself is checked, so nothing reaches the local receiver.
+    import socket
+
+    from opsconsole.emulator import webhook_receiver
+    from opsconsole.integrations.transports import TransportError
+    from opsconsole.integrations.webhook.transport import WebhookTransport
+
+    settings.INTEGRATIONS_ALLOWED_DESTINATIONS = []
+    real = socket.getaddrinfo
+    answers = iter([[(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 80))]])
+
+    def rebinding(host: str, *args: object, **kwargs: object) -> object:
+        if host == "rebind.example":
+            return next(answers, None) or real("127.0.0.1", *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    running = webhook_receiver.start()
+    try:
+        port = running.port
+        with pytest.raises(TransportError) as refused:
+            WebhookTransport(timeout=2).notify(f"http://rebind.example:{port}/hook", b"{}", {})
+        assert refused.value.permanent
+        assert "connected to 127.0.0.1" in str(refused.value)
+        assert running.receiver.snapshot()["receipts"] == []
+    finally:
+        running.stop()

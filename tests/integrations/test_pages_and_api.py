@@ -97,3 +97,29 @@ def test_viewers_and_operators_cannot_manage_webhooks(clients_by_role):
     for role in ("viewer", "operator", "approver"):
         assert clients_by_role[role].get("/api/v1/webhooks/").status_code == 403
         assert clients_by_role[role].get("/integrations/").status_code == 403
+
+
+def test_a_create_retried_with_its_idempotency_key_answers_the_same_endpoint(
+    admin_client_, receiver, outbound
+):
+    def create(key: str, url: str) -> object:
+        return admin_client_.post(
+            "/api/v1/webhooks/",
+            {"url": url, "event_types": ["saga.failed"]},
+            content_type="application/json",
+            headers={"Idempotency-Key": key},
+        )
+
+    first = create("create-1", f"{receiver.url}/hooks/a")
+    again = create("create-1", f"{receiver.url}/hooks/a")  # the answer was lost: a retry
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()  # the same endpoint, and its secret
+    assert WebhookEndpoint.objects.count() == 1
+    other = create("create-1", f"{receiver.url}/hooks/b")  # the key reused for something else
+    assert other.status_code == 409
+    assert other.json()["code"] == "webhook.idempotency_key_reused"
+    pk = first.json()["endpoint"]["id"]
+    admin_client_.post(f"/api/v1/webhooks/{pk}/rotate-secret/")
+    rotated = create("create-1", f"{receiver.url}/hooks/a")
+    assert rotated.status_code == 409 and "rotated" in rotated.json()["detail"]
+    assert WebhookEndpoint.objects.count() == 1

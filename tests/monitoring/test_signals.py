@@ -88,3 +88,26 @@ def test_dlq_depth_comes_from_the_last_sqs_read_and_is_no_data_when_stale():
     assert depths["payments-dlq"] == 4
     assert depths["shipments-dlq"] is None
     assert depths["closure-emails-dlq"] is None  # never read
+
+
+def _link(name: str, labels: dict[str, str]) -> str:
+    from django.utils.module_loading import import_string
+
+    return str(import_string(plugins.signals()[name].link)(labels))
+
+
+def test_a_step_sla_alert_links_its_one_stuck_saga_or_the_list_of_them():
+    late = timezone.now() - timedelta(minutes=5)
+    one = make_saga("orders", "8801", "running", step="ChargePayment", step_deadline=late)
+    labels = {"kind": "orders", "step": "ChargePayment"}
+    assert _link("step_sla_breaches", labels) == one.get_absolute_url()
+    make_saga("orders", "8802", "running", step="ChargePayment", step_deadline=late)
+    assert _link("step_sla_breaches", labels) == "/sagas/orders/?stuck=1&step=ChargePayment"
+
+
+def test_an_oldest_wait_alert_links_the_request_that_waited_longest():
+    now = timezone.now()
+    make_request("t-new", business_key="2", requested_at=now - timedelta(minutes=1))
+    old = make_request("t-old", business_key="1", requested_at=now - timedelta(hours=2))
+    assert _link("approval_oldest_wait", {"kind": "orders"}) == f"/approvals/{old.pk}/"
+    assert _link("approval_oldest_wait", {"kind": "closures"}) == "/approvals/"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from opsconsole import events
 from opsconsole.audit.log import Actor
@@ -231,6 +233,11 @@ def test_a_worker_killed_during_the_send_neither_resends_nor_deletes(world, monk
     letter = _fill("payments-dlq", ['{"orderId": "s"}'])[0]
     monkeypatch.setattr(jobs, "_enqueue", lambda job_id: None)
     job, _ = sendback.submit_redrive([letter], actor=OLGA, ticket="INC9", idempotency_key="kill2")
+    # The killed worker held the message (invisible for minutes) and was sending it.
+    held = sqs.hold_messages("payments-dlq", hold_seconds=300)[0][0]
+    DeadLetter.objects.filter(pk=letter.pk).update(
+        receipt_handle=held.receipt_handle, held_until=timezone.now() + timedelta(minutes=5)
+    )
     item = _stranded(job, "sending")
     jobs.run(job.pk)
     item.refresh_from_db()
@@ -238,7 +245,41 @@ def test_a_worker_killed_during_the_send_neither_resends_nor_deletes(world, monk
     assert item.result["ambiguous"] is True
     assert "may or may not" in item.error
     assert _bodies("payments") == []
+    # Still in the DLQ, and visible there now for whoever checks it, not in five minutes.
     assert _bodies("payments-dlq") == ['{"orderId": "s"}']
+
+
+class Killed(BaseException):
+    """What SIGKILL does to a worker in the middle of a call, as far as the job can tell."""
+
+
+def test_a_worker_killed_in_one_send_call_leaves_only_that_calls_messages_in_doubt(
+    world, monkeypatch
+):
+    letters = _fill("payments-dlq", [json.dumps({"orderId": f"c{i}"}) for i in range(50)])
+    monkeypatch.setattr(jobs, "_enqueue", lambda job_id: None)
+    job, _ = sendback.submit_redrive(letters, actor=OLGA, ticket="INC9", idempotency_key="c")
+    real_send = sqs.send_message_batch
+    calls = []
+
+    def dies_in_the_third_call(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise Killed
+        return real_send(*args, **kwargs)
+
+    monkeypatch.setattr(sqs, "send_message_batch", dies_in_the_third_call)
+    with pytest.raises(Killed):
+        jobs.run(job.pk)
+    monkeypatch.setattr(sqs, "send_message_batch", real_send)
+    Job.objects.filter(pk=job.pk).update(runner="", lease_until=None)  # its lease ran out
+    jobs.run(job.pk)
+    items = list(job.items.all())
+    in_doubt = [i for i in items if i.state == JobItem.FAILED and i.result.get("ambiguous")]
+    assert len(in_doubt) == 10  # one SendMessageBatch's worth, not the whole chunk of 50
+    assert sum(i.state == JobItem.SUCCEEDED for i in items) == 40
+    assert len(_bodies("payments")) == 40  # each once
+    assert len(_bodies("payments-dlq")) == 10  # the ones in doubt, visible again
 
 
 def test_handlers_are_registered_for_both_kinds():

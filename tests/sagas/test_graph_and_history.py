@@ -89,7 +89,7 @@ def test_it_shows_the_graph_on_the_case_page(viewer_client, monkeypatch):
     saga = saga_from_history("order_declined", business_status="CANCELLED_COMPENSATED")
     monkeypatch.setattr(
         stepfunctions,
-        "state_machine_definition",
+        "execution_definition",
         lambda arn, env=None: {
             "StartAt": "ValidateOrder",
             "States": {
@@ -125,3 +125,16 @@ def test_it_serves_every_history_event_masked_to_read_and_download(viewer_client
     events = json.loads(download.content)
     assert [e["id"] for e in events] == [e["id"] for e in doc["events"]]
     assert "customer8843@example.net" not in download.content.decode()
+
+
+def test_the_graph_reads_the_definition_the_run_started_with_not_a_later_deploy(aws):
+    from opsconsole.aws import stepfunctions as sfn
+
+    role = "arn:aws:iam::123456789012:role/sfn"
+    before = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    arn = sfn.ensure_state_machine("Deployed", before, role)
+    run = sfn.start_execution(arn, "run-1", {"data": {"orderId": "1"}})
+    after = {"StartAt": "Renamed", "States": {"Renamed": {"Type": "Pass", "End": True}}}
+    sfn.update_definition(arn, after)
+    assert sfn.state_machine_definition(arn)["StartAt"] == "Renamed"
+    assert sfn.execution_definition(run)["StartAt"] == "Wait"

@@ -4,6 +4,10 @@ An alert firing opens an incident whose `correlation_id` is the alert's key, so 
 the alert firing again) finds the same incident instead of opening a second one; changes add
 work notes; the alert resolving resolves it with a close code and notes. A console action on
 a saga with a ticket adds a work note to each incident the saga's tickets name.
+
+Every work note names the console event it tells of, and a delivery retried (its answer lost,
+or one of several incidents failing) first looks for that event in the incident's journal
+(`sys_journal_field`), so an incident gets each note once.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from ..destinations import DestinationRefused, check_url
+from ..destinations import DestinationRefused, check_url, guarded_session
 from ..transports import Sent, TransportError, excerpt
 
 TABLE = "/api/now/table/incident"
+JOURNAL = "/api/now/table/sys_journal_field"
 RESOLVED = "6"
 # ServiceNow: 1 high, 2 medium, 3 low (the priority is derived from urgency and impact).
 URGENCY_IMPACT = {"critical": ("1", "1"), "warning": ("2", "2"), "info": ("3", "3")}
@@ -62,7 +67,7 @@ class ServiceNowClient:
     def __init__(self, creds: Credentials, timeout: float) -> None:
         self.creds = creds
         self.timeout = timeout
-        self.session = requests.Session()
+        self.session = guarded_session()
         self.session.auth = (creds.user, creds.password)
         self.session.headers.update({"accept": "application/json"})
 
@@ -76,6 +81,8 @@ class ServiceNowClient:
             response = self.session.request(
                 method, url, timeout=self.timeout, allow_redirects=False, **kwargs
             )
+        except DestinationRefused as exc:  # where the connection landed, checked again
+            raise TransportError(str(exc), permanent=True) from None
         except requests.RequestException as exc:
             raise TransportError(f"ServiceNow: {type(exc).__name__}") from None
         code = response.status_code
@@ -120,6 +127,26 @@ class ServiceNowClient:
     def update(self, sys_id: str, fields: dict[str, str]) -> dict[str, Any]:
         result: dict[str, Any] = self._call("PATCH", f"{TABLE}/{sys_id}", json=fields)
         return result
+
+    def noted(self, sys_id: str, marker: str) -> bool:
+        """Whether the incident's work notes already mention `marker` (an event id)."""
+        found = self._call(
+            "GET",
+            JOURNAL,
+            params={
+                "sysparm_query": f"element_id={sys_id}^element=work_notes^valueLIKE{marker}",
+                "sysparm_limit": "1",
+                "sysparm_fields": "sys_id",
+            },
+        )
+        return bool(found)
+
+    def note_once(self, sys_id: str, marker: str, fields: dict[str, str]) -> bool:
+        """Update with a work note naming `marker`, unless one already does; True if sent."""
+        if self.noted(sys_id, marker):
+            return False
+        self.update(sys_id, fields)
+        return True
 
 
 def _link(path: str) -> str:
@@ -166,7 +193,7 @@ class ServiceNowTransport:
         existing = self.client.open_incident_for(key)
         if existing is not None:
             note = f"Alert still firing (value {data.get('value')}). Event {envelope['id']}."
-            self.client.update(existing["sys_id"], {"work_notes": note})
+            self.client.note_once(existing["sys_id"], envelope["id"], {"work_notes": note})
             return Sent(200, f"work note on {existing['number']}", existing["number"])
         severity = str(data.get("severity") or "warning")
         urgency, impact = URGENCY_IMPACT.get(severity, ("2", "2"))
@@ -217,10 +244,11 @@ class ServiceNowTransport:
         data = envelope.get("data") or {}
         notes = (
             f"The alert {data.get('rule') or key} resolved at {envelope['occurred_at']}"
-            f" (value {data.get('value')}). Resolved by opsconsole."
+            f" (value {data.get('value')}). Resolved by opsconsole. Event {envelope['id']}."
         )
-        self.client.update(
+        self.client.note_once(
             existing["sys_id"],
+            envelope["id"],
             {
                 "state": RESOLVED,
                 "close_code": self.channel.close_code,
@@ -238,8 +266,9 @@ class ServiceNowTransport:
         actor = envelope.get("actor") or {}
         note = (
             f"{envelope['type']} by {actor.get('id', 'opsconsole')} at {envelope['occurred_at']}."
+            f" Event {envelope['id']}."
         )
-        self.client.update(existing["sys_id"], {"work_notes": note})
+        self.client.note_once(existing["sys_id"], envelope["id"], {"work_notes": note})
         return Sent(200, f"work note on {existing['number']}", existing["number"])
 
     def _note_tickets(self, envelope: dict[str, Any]) -> Sent:
@@ -266,6 +295,7 @@ class ServiceNowTransport:
                 counts,
                 f"Reason: {data['reason']}" if data.get("reason") else "",
                 f"{target.get('type', 'Target').title()}: {link}" if link else "",
+                f"Event {envelope['id']}",
             )
             if line
         )
@@ -274,7 +304,7 @@ class ServiceNowTransport:
             incident = self.client.find(f"number={number}")
             if incident is None:
                 continue
-            self.client.update(incident["sys_id"], {"work_notes": note})
+            self.client.note_once(incident["sys_id"], envelope["id"], {"work_notes": note})
             noted.append(incident["number"])
         if not noted:
             return Sent(200, f"no incident for {', '.join(tickets)}")

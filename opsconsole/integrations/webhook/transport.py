@@ -8,7 +8,7 @@ from datetime import UTC
 
 import requests
 
-from ..destinations import DestinationRefused, check_url
+from ..destinations import DestinationRefused, check_url, guarded_session
 from ..transports import Sent, TransportError, excerpt
 
 # A receiver asking us to wait longer than this is retried on the normal schedule instead.
@@ -36,7 +36,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 class WebhookTransport:
     def __init__(self, timeout: float, session: requests.Session | None = None) -> None:
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.session = session or guarded_session()
 
     def notify(self, url: str, body: bytes, headers: dict[str, str]) -> Sent:
         """One POST; returns Sent on 2xx, raises TransportError otherwise."""
@@ -59,6 +59,8 @@ class WebhookTransport:
             )
         except requests.Timeout:
             raise TransportError(f"no answer within {self.timeout:g}s") from None
+        except DestinationRefused as exc:  # where the connection landed, checked again
+            raise TransportError(str(exc), permanent=True) from None
         except requests.RequestException as exc:
             raise TransportError(f"{type(exc).__name__}: {excerpt(str(exc))}") from None
         text = excerpt(response.text or "")

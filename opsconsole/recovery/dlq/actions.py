@@ -144,7 +144,7 @@ def look(name: str, *, limit: int = 100, actor: Actor | None = None) -> Look:
         require_operator(actor, "dlq.look", name)
     depth = QueueDepth.objects.filter(name=name).first()
     try:
-        messages = sqs.peek_messages(dlq.queue, limit=limit, env=env)
+        peeked = sqs.peek(dlq.queue, limit=limit, env=env)
     except aws_errors.AwsError as exc:
         if actor is not None:
             audit.record(
@@ -157,8 +157,9 @@ def look(name: str, *, limit: int = 100, actor: Actor | None = None) -> Look:
             )
         raise DlqUnavailable(dlq=name, aws_error=str(exc)[:300]) from exc
     released = timezone.now()
+    messages = peeked.messages
     snapshot(dlq, messages, registry)
-    complete = len(messages) < limit
+    complete = peeked.exhausted
     if complete and depth is not None and depth.in_flight == 0:
         DeadLetter.objects.filter(dlq=name, state=DeadLetter.PRESENT).exclude(
             message_id__in=[m.message_id for m in messages]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -202,9 +203,17 @@ def _by_dlq(items: list[JobItem]) -> dict[str, list[JobItem]]:
 
 
 def _send(
-    dlq_name: str, held: dict[int, DeadLetter], items: dict[int, JobItem], job: Any
+    dlq_name: str,
+    held: dict[int, DeadLetter],
+    items: dict[int, JobItem],
+    job: Any,
+    checkpoint: Callable[[list[int], str], None],
 ) -> dict[int, tuple[str | None, str | None, str]]:
-    """Send each held message to where it came from: item pk -> (new id, error, target)."""
+    """Send each held message to where it came from: item pk -> (new id, error, target).
+
+    Each send call (a batch of up to ten, or one invocation) is checkpointed "sending"
+    before and "sent" after, so a worker killed during a call leaves at most that call's
+    messages in doubt."""
     dlq = dlq_named(dlq_name)
     env = env_of(dlq)
     out: dict[int, tuple[str | None, str | None, str]] = {}
@@ -227,6 +236,7 @@ def _send(
         elif dlq.mechanism == "eventbridge_rule" and resend.event is not None:
             bus_batches[resend.target].append((pk, resend.event))
         else:
+            checkpoint([pk], "sending")
             try:
                 invocation = awslambda.invoke_async(resend.target, resend.body, env)
             except aws_errors.AwsError as exc:
@@ -234,11 +244,13 @@ def _send(
             else:
                 if invocation.status_code == 202:
                     out[pk] = (invocation.request_id or "accepted", None, resend.target)
+                    checkpoint([pk], "sent")
                 else:
                     out[pk] = (None, f"Lambda answered {invocation.status_code}", resend.target)
     for target, entries in sqs_batches.items():
         for start in range(0, len(entries), 10):
             chunk = entries[start : start + 10]
+            checkpoint([pk for pk, _ in chunk], "sending")
             try:
                 outcome = sqs.send_message_batch(target, [m for _, m in chunk], env)
             except aws_errors.AwsError as exc:
@@ -252,9 +264,11 @@ def _send(
                     None if new_id else outcome.failed.get(str(pk), "not sent"),
                     target,
                 )
+            checkpoint([pk for pk, _ in chunk if out[pk][0]], "sent")
     for bus, events_to_put in bus_batches.items():
         for start in range(0, len(events_to_put), 10):
             puts = events_to_put[start : start + 10]
+            checkpoint([pk for pk, _ in puts], "sending")
             try:
                 put = aws_events.put_entries(bus, [e for _, e in puts], env)
             except aws_errors.AwsError as exc:
@@ -263,6 +277,7 @@ def _send(
                 continue
             for (pk, _), event_id, error in zip(puts, put.event_ids, put.errors, strict=False):
                 out[pk] = (event_id, None if event_id and not error else (error or "not put"), bus)
+            checkpoint([pk for pk, _ in puts if out[pk][0]], "sent")
     return out
 
 
@@ -293,8 +308,12 @@ class RedriveMessages(jobs.Handler):
                 )
         if not held:
             return
-        _checkpoint([by_pk[pk] for pk in held], "sending")  # committed, then the send
-        sent = _send(dlq_name, held, by_pk, ctx.job)
+
+        def checkpoint(pks: list[int], step: str) -> None:
+            if pks:
+                _checkpoint([by_pk[pk] for pk in pks], step)  # committed at once
+
+        sent = _send(dlq_name, held, by_pk, ctx.job, checkpoint)
         delivered = {pk: v for pk, v in sent.items() if v[0]}
         for pk, (_new_id, error, target) in sent.items():
             if pk not in delivered:
@@ -302,7 +321,6 @@ class RedriveMessages(jobs.Handler):
         _release(dlq_name, [held[pk] for pk in sent if pk not in delivered])
         if not delivered:
             return
-        _checkpoint([by_pk[pk] for pk in delivered], "sent")
         new_ids = {pk: (new_id, target) for pk, (new_id, _e, target) in delivered.items()}
         self._finish_sent(ctx, dlq_name, {pk: held[pk] for pk in delivered}, by_pk, new_ids)
 
@@ -341,6 +359,7 @@ class RedriveMessages(jobs.Handler):
 
     def recover(self, ctx: jobs.Context, items: list[JobItem]) -> None:
         sent: dict[str, dict[int, DeadLetter]] = defaultdict(dict)
+        in_doubt: dict[str, list[DeadLetter]] = defaultdict(list)
         by_pk = {item.pk: item for item in items}
         letters = {
             d.pk: d
@@ -361,8 +380,13 @@ class RedriveMessages(jobs.Handler):
                     sent=None,
                     ambiguous=True,
                 )
+                if letter is not None:
+                    in_doubt[item.key.split("/", 1)[0]].append(letter)
         for dlq_name, held in sent.items():
             self._finish_sent(ctx, dlq_name, held, by_pk)
+        for dlq_name, letters_in_doubt in in_doubt.items():
+            # Visible in the DLQ again now, for the person who checks them (not in 5 min).
+            _release(dlq_name, letters_in_doubt)
 
 
 # --- deleting ---------------------------------------------------------------------------

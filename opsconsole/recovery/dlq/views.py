@@ -91,10 +91,15 @@ def dlq_look(request: HttpRequest, name: str) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, message_for(exc))
     else:
+        partial = (
+            " AWS answered slowly, so the look stopped early: look again for the rest."
+            if not result.complete and result.seen < limit
+            else ""
+        )
         messages.success(
             request,
             f"Read {result.seen} message{'s' if result.seen != 1 else ''} and made them "
-            "visible again; each one's receive count went up by one.",
+            f"visible again; each one's receive count went up by one.{partial}",
         )
     return HttpResponseRedirect(reverse("recovery:dlq", args=[name]))
 

@@ -664,7 +664,10 @@ def _active_refresh(
         if row.execution_arn not in running:
             if awaiting is not None:
                 since = awaiting.get(row.execution_arn) or now.isoformat()
-                waited = (now - datetime.fromisoformat(since)).total_seconds()
+                try:
+                    waited = (now - datetime.fromisoformat(since)).total_seconds()
+                except (TypeError, ValueError):  # not a time we wrote: wait from now
+                    since, waited = now.isoformat(), 0.0
                 if waited < EVENTS_SETTLE_SECONDS:
                     still_awaited[row.execution_arn] = since
                     continue

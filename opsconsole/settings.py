@@ -362,7 +362,7 @@ AWS_BUDGET_ENABLED = env_bool("OPSCONSOLE_AWS_BUDGET", True)
 # take; the company's own services need the rest.
 AWS_BUDGET_SHARES: dict[str, float] = _env_pairs(
     "OPSCONSOLE_AWS_BUDGET_SHARES",
-    "sync=0.2,events=0.1,backfill=0.2,recovery=0.2,interactive=0.05,other=0.1",
+    "sync=0.2,events=0.1,backfill=0.2,recovery=0.2,monitoring=0.05,interactive=0.05,other=0.1",
     _share,
     "kind=share with 0 < share <= 1",
 )

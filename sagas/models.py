@@ -243,6 +243,9 @@ class SyncState(models.Model):
     last_event_lag_ms = models.PositiveIntegerField(null=True, blank=True)
     events_applied = models.PositiveBigIntegerField(default=0)
     last_listing_at = models.DateTimeField(null=True, blank=True)
+    # Kept current by events: active rows the safety net found no longer running, and when
+    # it first did (execution ARN -> ISO time). Their event is awaited before a describe.
+    awaiting_events = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"sync of {self.kind}"

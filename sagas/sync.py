@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from opsconsole.aws import budget, dynamodb, stepfunctions
@@ -355,6 +355,29 @@ def _run_fetches(
                 progress(kind, done, total)
 
 
+def _describe_in_order(works: list[_Work], env: AwsEnvironment, counter: _Counter) -> None:
+    """Describe the works in their order as far as the budget allows: each call's token is
+    reserved in that order before a pool thread makes the call, so what is described is
+    always a prefix of `works` (newest first: the oldest work is left for last), however the
+    threads are scheduled."""
+    if not works:
+        return
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(works))) as pool:
+        calls = []
+        for i, work in enumerate(works):
+            try:
+                budget.reserve(env.name, "stepfunctions", "DescribeExecution")
+            except budget.BudgetExhausted:
+                for later in works[i:]:
+                    later.skipped = True
+                break
+            context = contextvars.copy_context()
+            context.run(budget.prepay, env.name, "stepfunctions", "DescribeExecution")
+            calls.append(pool.submit(context.run, _fetch, work, env, counter))
+        for call in calls:
+            call.result()
+
+
 def _row_for(work: _Work, kind: SagaKind, sm_arn: str, now: datetime) -> Saga | None:
     if work.gone:
         return None
@@ -410,11 +433,19 @@ def sync_kind(
     full: bool = False,
     registry: Registry | None = None,
     progress: ProgressFn | None = None,
+    safety_net: bool = False,
 ) -> KindSyncResult:
     """Bring one kind's read model up to date with AWS (see the module docstring), within
-    the sync's share of the call budget."""
+    the sync's share of the call budget.
+
+    `safety_net` (beat's periodic listing of a kind kept current by events): an active row
+    whose execution no longer runs is not described at once; its status change event is on
+    the way (and says how it ended, with no describe). Only a row still waiting for it
+    EVENTS_SETTLE_SECONDS after the first listing that saw it end is described."""
     with budget.work("sync"):
-        return _sync_kind(kind, full=full, registry=registry, progress=progress)
+        return _sync_kind(
+            kind, full=full, registry=registry, progress=progress, safety_net=safety_net
+        )
 
 
 def _sync_kind(
@@ -423,6 +454,7 @@ def _sync_kind(
     full: bool,
     registry: Registry | None,
     progress: ProgressFn | None,
+    safety_net: bool = False,
 ) -> KindSyncResult:
     registry = registry or get_registry()
     env = registry.env_for(kind)
@@ -443,10 +475,15 @@ def _sync_kind(
                 works, newest, complete = _list_new(kind, sm_arn, state, full, env, result)
             else:
                 raise
-        works.extend(_active_refresh(kind, sm_arn, works, env, result, now))
+        awaiting: dict[str, str] | None = None
+        if safety_net and not full and kind_sync(registry, kind.key).events_queue:
+            awaiting = dict(state.awaiting_events or {})
+        works.extend(_active_refresh(kind, sm_arn, works, env, result, now, awaiting))
         if not full:
             _budget_terminal_tails(kind, works)
-            _list_only_where_the_name_tells(kind, works, registry)
+            _list_only_where_the_name_tells(
+                kind, works, registry, events_will_tell=awaiting is not None
+            )
         _run_fetches(works, env, counter, progress, kind.key)
         if any(w.skipped and w.row is None and w.key_from_name is None for w in works):
             # New executions the budget left undescribed have no row yet: list them again.
@@ -496,6 +533,8 @@ def _sync_kind(
         result.history_calls = counter.history
         result.pending = Saga.objects.filter(kind=kind.key, details_pending=True).count()
         state.state_machine_arn = sm_arn
+        if awaiting is not None:
+            state.awaiting_events = awaiting
         if (
             complete
             and newest is not None
@@ -508,7 +547,20 @@ def _sync_kind(
         state.last_new = result.new
         state.last_updated = result.updated
         state.last_duration_ms = int((time.monotonic() - started) * 1000)
-        state.save()
+        # Not the event counters: the consumer moves them meanwhile (F() updates).
+        state.save(
+            update_fields=[
+                "state_machine_arn",
+                "awaiting_events",
+                "watermark",
+                "last_attempt_at",
+                "last_listing_at",
+                "last_success_at",
+                "last_new",
+                "last_updated",
+                "last_duration_ms",
+            ]
+        )
     except AwsError as exc:
         result.error = f"{exc.code}: {exc}"[:1000]
         log.warning("sync of %s failed: %s", kind.key, result.error)
@@ -575,8 +627,13 @@ def _active_refresh(
     env: AwsEnvironment,
     result: KindSyncResult,
     now: datetime,
+    awaiting: dict[str, str] | None = None,
 ) -> list[_Work]:
-    """Work for rows the read model thinks are active that the listing did not settle."""
+    """Work for rows the read model thinks are active that the listing did not settle.
+
+    `awaiting` (the safety net of a kind kept current by events; updated in place): ended
+    executions whose event is awaited, and since when; one is described only once it has
+    been awaited EVENTS_SETTLE_SECONDS."""
     taken = {w.arn for w in already}
     active = [
         row
@@ -586,6 +643,8 @@ def _active_refresh(
         if row.execution_arn not in taken
     ]
     if not active:
+        if awaiting is not None:
+            awaiting.clear()
         return []
     running: set[str] = set()
     token: str | None = None
@@ -600,13 +659,27 @@ def _active_refresh(
             break
     works = []
     budget = ACTIVE_REFRESH_BUDGET
+    still_awaited: dict[str, str] = {}
     for row in active:
         if row.execution_arn not in running:
+            if awaiting is not None:
+                since = awaiting.get(row.execution_arn) or now.isoformat()
+                try:
+                    waited = (now - datetime.fromisoformat(since)).total_seconds()
+                except (TypeError, ValueError):  # not a time we wrote: wait from now
+                    since, waited = now.isoformat(), 0.0
+                if waited < EVENTS_SETTLE_SECONDS:
+                    still_awaited[row.execution_arn] = since
+                    continue
             # It ended (or was redriven/removed): describe it like a new one.
             works.append(_Work(arn=row.execution_arn, row=row))
         elif budget > 0:
             budget -= 1
             works.append(_Work(arn=row.execution_arn, row=row, describe=False))
+    if awaiting is not None:
+        # What the events settled (or the listing did) is no longer awaited.
+        awaiting.clear()
+        awaiting.update(still_awaited)
     return works
 
 
@@ -639,15 +712,23 @@ def _budget_terminal_tails(kind: SagaKind, works: list[_Work]) -> None:
             works.append(_Work(arn=row.execution_arn, row=row, describe=False))
 
 
-def _list_only_where_the_name_tells(kind: SagaKind, works: list[_Work], registry: Registry) -> None:
+def _list_only_where_the_name_tells(
+    kind: SagaKind, works: list[_Work], registry: Registry, *, events_will_tell: bool = False
+) -> None:
     """New executions whose name carries the business key are written from the listing
-    alone; their describe (correlation id, initiator, ticket) comes after, within budget."""
+    alone; their describe (correlation id, initiator, ticket) comes after, within budget.
+
+    `events_will_tell` (the safety net of a kind kept current by events): every new
+    execution is, its name standing in for a key the name does not carry: its event brings
+    the input within seconds, and the describe waits for it (`describe_pending`)."""
     settings_of_kind = kind_sync(registry, kind.key)
-    if settings_of_kind.name_pattern is None:
+    if settings_of_kind.name_pattern is None and not events_will_tell:
         return
     for work in works:
         if work.row is None and work.summary is not None:
-            key = settings_of_kind.key_from_name(work.summary.name)
+            key = settings_of_kind.key_from_name(work.summary.name) or (
+                work.summary.name if events_will_tell else None
+            )
             if key:
                 work.describe = False
                 work.key_from_name = key
@@ -685,7 +766,7 @@ def describe_pending(
     counter = _Counter()
     works = [_Work(arn=r.execution_arn, row=r, tail=False) for r in rows]
     with budget.work("backfill"), budget.patience(patience):
-        _run_fetches(works, env, counter, None, kind.key)
+        _describe_in_order(works, env, counter)
     now = timezone.now()
     changed: list[Saga] = []
     for work in works:
@@ -715,19 +796,82 @@ def describe_pending(
     return counter.describe
 
 
+# What a status change moves (kept from the stored row when the writer is behind it), and the
+# facts of the input (kept from the stored row when the writer has only the listing's).
+_PROGRESS_FIELDS = (
+    "status",
+    "sfn_status",
+    "current_step",
+    "step_entered_at",
+    "step_deadline",
+    "stopped_at",
+    "last_error",
+    "last_cause",
+    "business_status",
+    "compensation_ran",
+    "compensation_failed_step",
+    "callback_pending",
+    "redrive_count",
+    "history_checked_at",
+)
+_FACT_FIELDS = (
+    "business_key",
+    "correlation_id",
+    "initiator_type",
+    "initiator_id",
+    "ticket",
+    "amount",
+    "currency",
+)
+
+
+def forward_only(row: Saga, stored: Saga | None) -> Saga:
+    """`row` as it may be written over `stored`: a status only ever moves forward (a listing
+    or describe read before an event was applied is behind it, and keeps the event's
+    status), and facts read from the input are never replaced by a listing's lack of them."""
+    if stored is None:
+        return row
+    if progress_key(stored.redrive_count, stored.sfn_status) > progress_key(
+        row.redrive_count, row.sfn_status
+    ):
+        for name in _PROGRESS_FIELDS:
+            setattr(row, name, getattr(stored, name))
+    if row.details_pending and not stored.details_pending:
+        for name in _FACT_FIELDS:
+            setattr(row, name, getattr(stored, name))
+        row.details_pending = False
+    if stored.synced_at is not None and (row.synced_at is None or row.synced_at < stored.synced_at):
+        row.synced_at = stored.synced_at  # a writer that began earlier does not age the row
+    return row
+
+
+def _lock_writers(kinds: Iterable[str]) -> None:
+    """Serialise the read model's writers of a kind (the sync, the event consumer), so what
+    one read before it writes is what it writes over (PostgreSQL; SQLite's transactions
+    here begin IMMEDIATE, one writer at a time)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for kind in sorted(set(kinds)):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ["saga-sync:" + kind])
+
+
 def upsert(rows: list[Saga]) -> None:
-    """Insert or update rows on their execution ARN, in batches (idempotent), and recount
-    the tab counts of the days they left or entered in the same transaction."""
+    """Insert or update rows on their execution ARN, in batches (idempotent, a status never
+    moves back: `forward_only`), and recount the tab counts of the days they left or entered
+    in the same transaction."""
     with transaction.atomic():
+        _lock_writers(r.kind for r in rows)
         touched: list[tuple[str, datetime]] = []
         for start in range(0, len(rows), UPSERT_BATCH):
             batch = rows[start : start + UPSERT_BATCH]
-            before = tickets.statuses_before(r.execution_arn for r in batch)  # for the events
-            touched.extend(
-                Saga.objects.filter(execution_arn__in=[r.execution_arn for r in batch])
-                .order_by()
-                .values_list("kind", "started_at")
-            )
+            stored = {
+                s.execution_arn: s
+                for s in Saga.objects.filter(execution_arn__in=[r.execution_arn for r in batch])
+            }
+            batch = [forward_only(r, stored.get(r.execution_arn)) for r in batch]
+            before = {arn: s.status for arn, s in stored.items()}  # for the events
+            touched.extend((s.kind, s.started_at) for s in stored.values())
             touched.extend((r.kind, r.started_at) for r in batch)
             Saga.objects.bulk_create(
                 batch,
@@ -758,7 +902,9 @@ def sync_all(
         if periodic and not full and not _safety_net_due(k, registry):
             results.append(_pending_only(k, registry))
         else:
-            results.append(sync_kind(k, full=full, registry=registry, progress=progress))
+            results.append(
+                sync_kind(k, full=full, registry=registry, progress=progress, safety_net=periodic)
+            )
     return results
 
 

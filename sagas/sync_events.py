@@ -20,7 +20,6 @@ import json
 import logging
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -143,6 +142,7 @@ def apply_events(
     rows = {s.execution_arn: s for s in Saga.objects.filter(execution_arn__in=list(latest))}
     names = kind_sync(registry, kind.key)
     changed: list[tuple[Saga, StatusEvent]] = []
+    facts_only: list[Saga] = []
     for event in latest.values():
         row = rows.get(event.arn)
         behind = row is not None and sync.progress_key(row.redrive_count, row.sfn_status) > (
@@ -151,6 +151,15 @@ def apply_events(
         same = row is not None and sync.progress_key(row.redrive_count, row.sfn_status) == (
             event.progress
         )
+        if row is not None and behind and row.details_pending and event.input_included:
+            # A late event still carries the input a listed row lacks: its facts, not its
+            # status (that stays where it is), and no describe.
+            fallback = names.key_from_name(event.name) or event.name
+            for name, value in sync.facts_from_input(kind, event.input_json(), fallback).items():
+                setattr(row, name, value)
+            row.details_pending = False
+            facts_only.append(row)
+            continue
         # A replay changes nothing, unless it brings the input a listed row still lacks.
         if behind or (same and not (row and row.details_pending and event.input_included)):
             result.unchanged += 1
@@ -183,6 +192,9 @@ def apply_events(
             # Where it failed and what was compensated: the sync's tail backfill reads it.
             row.history_checked_at = None
         changed.append((row, event))
+    if facts_only:
+        sync.upsert(facts_only)
+        result.applied += len(facts_only)
     if not changed:
         return result
     # The business status settles when the saga ends; a start does not need it read.
@@ -201,7 +213,7 @@ def apply_events(
         )
         row.synced_at = now
     sync.upsert([row for row, _ in changed])
-    result.applied = len(changed)
+    result.applied += len(changed)
     newest = max(e.happened_at for _, e in changed)
     lag_ms = max(0, int((now - newest).total_seconds() * 1000))
     # Counted once the kind has been listed (its state exists): before, the list page says
@@ -288,7 +300,7 @@ def _drain(
     def delete(handles: list[str]) -> int:
         return sqs.delete_messages(queue, handles, env=env)
 
-    with ThreadPoolExecutor(PARALLEL_CALLS) as pool:
+    with budget.ThreadPool(PARALLEL_CALLS) as pool:  # its calls stay the events' work
         while time.monotonic() < deadline:
             messages = receive(wait_seconds)
             if not messages:

@@ -41,6 +41,8 @@ class SyncStatus:
     budget: tuple[budget.Usage, ...]
     last_event_age_seconds: float | None = None
     last_listing_age_seconds: float | None = None
+    # Ended by the safety net's listing, still shown running: their event is awaited.
+    awaiting_events: int = 0
 
     @property
     def throttled_last_minute(self) -> int:
@@ -85,6 +87,7 @@ def sync_status(
         budget=mine,
         last_event_age_seconds=age_seconds(state.last_event_at if state else None),
         last_listing_age_seconds=age_seconds(state.last_listing_at if state else None),
+        awaiting_events=len(state.awaiting_events or {}) if state else 0,
     )
 
 

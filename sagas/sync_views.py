@@ -32,7 +32,9 @@ class BudgetUsageSerializer(serializers.Serializer):
     environment = serializers.CharField()
     service = serializers.CharField()
     operation = serializers.CharField()
-    work = serializers.CharField(help_text="sync, events, backfill, recovery, interactive, other")
+    work = serializers.CharField(
+        help_text="sync, events, backfill, recovery, monitoring, interactive, other"
+    )
     quota_rate = serializers.FloatField(help_text="The account's quota, calls per second.")
     budget_rate = serializers.FloatField(help_text="This work's share, calls per second.")
     budget_burst = serializers.FloatField()
@@ -51,6 +53,10 @@ class SyncStatusSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=["events", "polling"])
     events_queue = serializers.CharField(allow_null=True)
     backlog = serializers.IntegerField(help_text="Listed but not described yet.")
+    awaiting_events = serializers.IntegerField(
+        help_text="Seen ended by the safety net's listing, still shown running until their "
+        "status change event arrives (or, after two minutes, a describe)."
+    )
     last_event_at = serializers.DateTimeField(allow_null=True)
     last_event_lag_seconds = serializers.FloatField(allow_null=True)
     events_applied = serializers.IntegerField()

@@ -2,8 +2,9 @@
 
 AWS throttles an API per account and region with one token bucket that every caller draws
 from, the company's own services included. The console keeps to a configured share of it:
-for each kind of work (`sync`, `events`, `backfill`, `recovery`, `interactive` for pages,
-`other` for unlabelled background calls) a bucket of `share x burst` tokens refilled at
+for each kind of work (`sync`, `events`, `backfill`, `recovery` for recovery jobs and tasks,
+`monitoring` for metric polling and alerting, `interactive` for pages, `other` for unlabelled
+background calls) a bucket of `share x burst` tokens refilled at
 `share x rate` a second, per environment and API. Every worker process draws from the same
 buckets: in Redis when one is configured (the Celery broker's), else in a SQLite file that the
 processes of the one machine running the embedded broker share.
@@ -20,19 +21,25 @@ minute against each budget.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from django.conf import settings
 
 from .errors import Throttled
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # (burst, refill per second) of the APIs the console calls in bulk: AWS's documented
 # defaults for Step Functions in the large regions (us-east-1, us-west-2, eu-west-1).
@@ -42,8 +49,10 @@ DEFAULT_QUOTAS: dict[str, tuple[float, float]] = {
     "stepfunctions.GetExecutionHistory": (400, 20),
     "stepfunctions.ListExecutions": (200, 5),
     "stepfunctions.StartExecution": (1300, 300),
+    # CloudWatch's GetMetricData: 50 transactions a second (its documented default).
+    "cloudwatch.GetMetricData": (50, 50),
 }
-WORK_KINDS = ("sync", "events", "backfill", "recovery", "interactive", "other")
+WORK_KINDS = ("sync", "events", "backfill", "recovery", "monitoring", "interactive", "other")
 THROTTLE_COOLDOWN = 2.0  # seconds a key rests after AWS itself answered ThrottlingException
 SLOT_SECONDS = 10  # usage is counted in 10 s slots; the last minute is six of them
 WINDOW_SLOTS = 6
@@ -74,6 +83,33 @@ def current_work() -> str:
     return _work.get()
 
 
+def charged_to(kind: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate a task or job runner: every AWS call it makes is charged to `kind`'s share
+    (one place per kind of work, not at each call site)."""
+    if kind not in WORK_KINDS:
+        raise ValueError(f"unknown kind of work {kind!r} (known: {', '.join(WORK_KINDS)})")
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def charged(*args: P.args, **kwargs: P.kwargs) -> R:
+            with work(kind):
+                return fn(*args, **kwargs)
+
+        return charged
+
+    return decorate
+
+
+class ThreadPool(ThreadPoolExecutor):
+    """A thread pool whose calls run in a copy of the submitting thread's context, so the
+    kind of work (and its patience) goes along with them; a plain pool's threads would
+    charge their calls to `other`."""
+
+    def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
+        context = contextvars.copy_context()
+        return super().submit(lambda: context.run(fn, *args, **kwargs))
+
+
 _until: ContextVar[float | None] = ContextVar("aws_budget_until", default=None)
 
 
@@ -86,6 +122,23 @@ def patience(seconds: float) -> Iterator[None]:
         yield
     finally:
         _until.reset(token)
+
+
+_prepaid: ContextVar[tuple[str, str, str] | None] = ContextVar("aws_budget_prepaid", default=None)
+
+
+def reserve(env_name: str, service: str, operation: str) -> None:
+    """Take the calling work's token for one call of the API now, waiting for it as the call
+    would (BudgetExhausted when none comes in time); make the call inside `prepaid`. Work
+    that must be done in order (the backfill's newest first) reserves its tokens in that
+    order and then makes its calls in parallel."""
+    acquire(env_name, service, operation, interactive=False)
+
+
+def prepay(env_name: str, service: str, operation: str) -> None:
+    """In the current context, the next call of the API is paid for by a `reserve`d token
+    (for a context copied per call: `ctx.run(prepay, ...)`, then the call in `ctx`)."""
+    _prepaid.set((env_name, service, operation))
 
 
 def quotas() -> dict[str, tuple[float, float]]:
@@ -339,6 +392,9 @@ def _key(env_name: str, service: str, operation: str, kind: str) -> str:
 def acquire(env_name: str, service: str, operation: str, *, interactive: bool) -> None:
     """Wait for a token of the calling work's share of the API (see the module docstring)."""
     if not settings.AWS_BUDGET_ENABLED:
+        return
+    if not interactive and _prepaid.get() == (env_name, service, operation):
+        _prepaid.set(None)  # its token was reserved in order before the call was handed on
         return
     kind = "interactive" if interactive else _work.get()
     limit = limit_for(service, operation, kind)

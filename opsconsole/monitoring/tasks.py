@@ -9,8 +9,14 @@ from celery import shared_task
 from celery.signals import task_failure
 from django.utils import timezone
 
+from opsconsole.aws import budget
+
+# Every task's AWS calls (CloudWatch's GetMetricData, SQS attributes of signals) are charged
+# to the monitoring share of the budget (opsconsole.aws.budget).
+
 
 @shared_task(name="opsconsole.monitoring.tasks.poll_metrics", ignore_result=True, acks_late=True)
+@budget.charged_to("monitoring")
 def poll_metrics() -> dict[str, Any]:
     from . import polling
 
@@ -19,6 +25,7 @@ def poll_metrics() -> dict[str, Any]:
 
 
 @shared_task(name="opsconsole.monitoring.tasks.evaluate_alerts", ignore_result=True, acks_late=True)
+@budget.charged_to("monitoring")
 def evaluate_alerts() -> dict[str, Any]:
     from . import engine
 
@@ -26,6 +33,7 @@ def evaluate_alerts() -> dict[str, Any]:
 
 
 @shared_task(name="opsconsole.monitoring.tasks.notify_alerts", ignore_result=True, acks_late=True)
+@budget.charged_to("monitoring")
 def notify_alerts() -> int:
     from . import notify
 
@@ -33,6 +41,7 @@ def notify_alerts() -> int:
 
 
 @shared_task(name="opsconsole.monitoring.tasks.keep_samples", ignore_result=True, acks_late=True)
+@budget.charged_to("monitoring")
 def keep_samples() -> dict[str, int]:
     from . import retention
 

@@ -44,6 +44,7 @@ from opsconsole import events
 from opsconsole.audit import log as audit
 from opsconsole.audit.log import Actor
 from opsconsole.audit.models import AuditEvent
+from opsconsole.aws import budget
 from opsconsole.errors import DomainError, InvalidInput, NotFound, PermissionRefused
 from opsconsole.identity.roles import ADMIN, OPERATOR
 
@@ -423,10 +424,12 @@ def _slice_seconds() -> float:
     return float(getattr(settings, "OPSCONSOLE_JOB_SLICE_SECONDS", 30.0))
 
 
+@budget.charged_to("recovery")
 def run(job_id: int) -> str:
     """Work the job for one slice of time; returns what the caller should do next:
     "continue" (queue another run), or "done" (finished, paused, cancelled, or held by
-    another runner)."""
+    another runner). Every AWS call of every handler is charged to the recovery share of
+    the budget (opsconsole.aws.budget): a job never starves the workload."""
     runner = uuid.uuid4().hex
     if not _acquire(job_id, runner):
         return "done"
@@ -520,6 +523,7 @@ def _finish(job: Job, state: str) -> None:
     )
 
 
+@budget.charged_to("recovery")
 def verify_waiting(limit: int = 500) -> int:
     """Give each job's WAITING items to its handler's `verify`; settle jobs that are done."""
     settled = 0

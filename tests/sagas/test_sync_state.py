@@ -39,7 +39,9 @@ def synced(aws: None, budget_on: None) -> None:
         orders(), [event("1", "SUCCEEDED"), event("2", "RUNNING", included=False)]
     )
     SyncState.objects.filter(kind="orders").update(
-        last_event_at=datetime.now(tz=UTC) - timedelta(seconds=5), last_event_lag_ms=400
+        last_event_at=datetime.now(tz=UTC) - timedelta(seconds=5),
+        last_event_lag_ms=400,
+        awaiting_events={"arn:x": datetime.now(tz=UTC).isoformat()},
     )
     env = get_registry().env_for(orders())
     with budget.work("backfill"):
@@ -52,6 +54,7 @@ def test_the_list_page_says_how_the_kind_is_kept_current_and_what_waits(synced, 
     assert re.search(r"Kept current by status change events: last [5-9] s ago", page)
     assert "0.4 s after it happened" in page
     assert "1 waiting for their details" in page
+    assert "1 ended, waiting for their event" in page
     assert "DescribeExecution (backfill)" in page
 
 
@@ -61,6 +64,7 @@ def test_the_api_gives_each_kinds_sync_state(synced, viewer_client):
     assert orders_state["mode"] == "events"
     assert orders_state["events_queue"] == "opsconsole-sfn-status"
     assert orders_state["backlog"] == 1
+    assert orders_state["awaiting_events"] == 1
     assert orders_state["events_applied"] == 2
     assert orders_state["last_event_lag_seconds"] == 0.4
     assert orders_state["last_event_at"].endswith("Z")

@@ -12,7 +12,6 @@ still running.
 from __future__ import annotations
 
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +20,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from opsconsole.audit.log import Actor
+from opsconsole.aws import budget
 from opsconsole.errors import DomainError
 from opsconsole.identity.roles import OPERATOR
 from opsconsole.registry import get_registry
@@ -237,7 +237,8 @@ def run_items(
         else:
             outcomes[i] = _settled(record)
     if to_send:
-        with ThreadPoolExecutor(max(1, min(workers, len(to_send)))) as pool:
+        # The budget's pool: the calls stay charged to the job's kind of work (recovery).
+        with budget.ThreadPool(max(1, min(workers, len(to_send)))) as pool:
             answers = list(pool.map(lambda c: actions.call_aws(c[1].record), to_send))
         for (i, claimed), sent in zip(to_send, answers, strict=True):
             try:

@@ -259,6 +259,33 @@ def indexed_receipt_handles() -> None:
     SQSBackend.change_message_visibility = change_message_visibility  # type: ignore[method-assign]
 
 
+def cheap_visibility() -> None:
+    """Tell visible messages apart with one clock reading per receive.
+
+    moto's ReceiveMessage first lists the queue's visible messages, asking each message
+    twice for the time through datetime arithmetic (about 14 microseconds a message): in a
+    DLQ of 10,500 messages that is 0.14 s for every receive of ten. The same comparisons,
+    against `time.time()` read once, cost a hundredth of that.
+    """
+    import time as clock
+
+    from moto.sqs.models import Message, Queue
+
+    def visible(self: Any) -> bool:
+        return bool(clock.time() * 1000 > self.visible_at)
+
+    def delayed(self: Any) -> bool:
+        return bool(clock.time() * 1000 < self.delayed_until)
+
+    def messages(self: Any) -> list[Any]:
+        now = clock.time() * 1000
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    Message.visible = property(visible)  # type: ignore[assignment, method-assign]
+    Message.delayed = property(delayed)  # type: ignore[assignment, method-assign]
+    Queue.messages = property(messages)  # type: ignore[assignment, method-assign]
+
+
 def cache_module_list() -> None:
     """List moto's service packages once, not on every HTTP request (under a global lock)."""
     from moto import backends
@@ -301,6 +328,7 @@ def speed_up() -> None:
     cheap_retention_checks()
     cheap_sends()
     indexed_receipt_handles()
+    cheap_visibility()
     cache_module_list()
     cache_task_clients()
     cache_parsed_definitions()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
-SECTION = "## Pages while AWS fails"
+SECTION = "### Pages while AWS fails"  # inside "## Groundwork and hardening"
 TARGET_S = 2.0
 TEST = (
     "tests/platform/test_faults.py::"
@@ -96,9 +96,10 @@ def main() -> int:
     if not args.no_write:
         text = RESULTS.read_text()
         block = f"{SECTION}\n\n" + "\n".join(lines) + "\n"
-        if SECTION in text:
-            start = text.index(SECTION)
-            end = text.find("\n## ", start + len(SECTION))
+        if f"\n{SECTION}\n" in text:
+            start = text.index(f"\n{SECTION}\n") + 1
+            ends = [i for i in (text.find("\n## ", start), text.find("\n### ", start)) if i != -1]
+            end = min(ends) if ends else -1
             text = text[:start] + block + ("" if end == -1 else text[end:])
         else:
             text = text.rstrip("\n") + "\n\n" + block

@@ -21,6 +21,7 @@ reopened, then:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -189,7 +190,8 @@ def write(r: dict[str, object]) -> None:
             f"at {r['rate']} sagas/s worked in this process, the worker killed (SystemExit)",
             "halfway (after AWS redrove a saga, before the answer was recorded) and started",
             "again after its lease ran out; every item verified (its saga ended).",
-            f"{r['where']}, {time.strftime('%Y-%m-%d')}, this 2-core machine (shared; load high).",
+            f"{r['where']}, {time.strftime('%Y-%m-%d')}, this 2-core machine (load average "
+            f"{os.getloadavg()[0]:.1f} at the end of the run).",
             "",
             "| measure | value | target |",
             "|---|---|---|",

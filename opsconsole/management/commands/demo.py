@@ -418,7 +418,9 @@ class Command(BaseCommand):
             f"{w['closure_failed_billing']} failed at a step; fix the cause "
             "(`manage.py demo_fix reopen-slot`, `clear-billing 79`) and redrive them. Orders "
             f"{', '.join(seed.INTAKE_OUTAGE_ORDERS)} were placed during an intake outage: "
-            "replay the last hour of orders-archive to start their sagas.",
+            "replay orders-archive up to now to start their sagas (Recovery → Event archives; "
+            "the form's default window ends 10 minutes ago, as AWS's archiving lags: set "
+            "To to now).",
             self.fresh_note,
             *(
                 ["", "Integrations (admin: Integrations page):", *self.ticketing.banner()]

@@ -138,7 +138,6 @@ class _CheckedAdapter(HTTPAdapter):
             "http": _CheckedHTTPPool,
             "https": _CheckedHTTPSPool,
         }
-        self.poolmanager.key_fn_by_scheme = dict(self.poolmanager.key_fn_by_scheme)
 
 
 def guarded_session() -> requests.Session:

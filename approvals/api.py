@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from opsconsole.identity.permissions import IsViewer
 from opsconsole.identity.roles import actor_for
 from opsconsole.web.api import problem_response
+from opsconsole.web.http import row_id
 from opsconsole.web.problems import PROBLEM_CONTENT_TYPE, problem
 
 from . import actions
@@ -57,8 +58,8 @@ class ApprovalList(generics.ListAPIView):
         if saga := p.get("saga"):
             # Requests collected before the saga was synced know it by ARN only.
             qs = qs.filter(
-                Q(saga_id=int(saga))
-                if saga.isdigit()
+                Q(saga_id=row_id(saga))
+                if row_id(saga) is not None
                 else Q(execution_arn=saga) | Q(saga__execution_arn=saga)
             )
         return qs

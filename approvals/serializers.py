@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from opsconsole.registry import get_registry
+from opsconsole.web.http import row_id
 from opsconsole.web.serializers import (
     OutputModelSerializer,
     OutputSerializer,
@@ -79,7 +80,7 @@ class ApprovalQuerySerializer(StrictQuerySerializer):
 
     def validate_saga(self, value: str) -> str:
         value = value.strip()
-        if not (value.isdigit() or value.startswith("arn:")):
+        if not (row_id(value) is not None or value.startswith("arn:")):
             raise serializers.ValidationError(
                 f"Unknown saga reference {value!r}; use the console id or the execution ARN."
             )

@@ -139,7 +139,11 @@ def register_target_link(link: TargetLink) -> None:
 def target_url(target_type: str, target_id: str) -> str | None:
     """The page of an audit target, when its feature says how to reach it; None otherwise."""
     link = _target_links.get(target_type)
-    if link is None or not target_id or (link.numeric and not target_id.isdigit()):
+    if (
+        link is None
+        or not target_id
+        or (link.numeric and not (target_id.isascii() and target_id.isdigit()))
+    ):
         return None
     try:
         return reverse(link.url_name, args=[target_id])

@@ -20,6 +20,7 @@ from django.utils import timezone
 from opsconsole.registry import Registry, SagaKind
 from opsconsole.web import pagination
 from opsconsole.web.filters import WindowForm, window_field
+from opsconsole.web.http import row_id
 
 from .models import ACTIVE_STATUSES, Saga, SagaCount, SagaStatus, SagaTicket, day_of, day_start
 
@@ -382,8 +383,8 @@ def find_saga(reference: str, registry: Registry) -> Saga | None:
     ref = reference.strip()
     if not ref:
         return None
-    if ref.isdigit():
-        found = Saga.objects.filter(pk=int(ref)).first()
+    if (pk := row_id(ref)) is not None:
+        found = Saga.objects.filter(pk=pk).first()
         if found is not None:
             return found
     if ref.startswith("arn:"):

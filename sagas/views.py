@@ -23,7 +23,7 @@ from opsconsole.plugins import panels_for
 from opsconsole.registry import SagaKind, get_registry
 from opsconsole.web.csv import csv_response
 from opsconsole.web.formatting import human_duration
-from opsconsole.web.http import HtmxHttpRequest, htmx_target
+from opsconsole.web.http import HtmxHttpRequest, htmx_target, row_id
 from opsconsole.web.masking import masker, pretty
 from opsconsole.web.pagination import each_row
 
@@ -338,7 +338,8 @@ def case(request: HtmxHttpRequest, kind: str, key: str) -> HttpResponse:
     saga, runs = _find_case(kind, key, request.GET.get("run", "").strip())
     if saga is None:
         # A link from before case pages went by business key named the console id.
-        old = Saga.objects.filter(pk=int(key), kind=kind).first() if key.isdigit() else None
+        pk = row_id(key)
+        old = Saga.objects.filter(pk=pk, kind=kind).first() if pk is not None else None
         if old is not None:
             return redirect(case_url(old), permanent=True)
         raise Http404(f"No {saga_kind.singular} {key!r}.")

@@ -28,3 +28,16 @@ def local_url(request: HttpRequest, value: str) -> str:
     ):
         return value
     return ""
+
+
+# The largest id a BIGINT primary key holds.
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id(text: str | None) -> int | None:
+    """A database id a person or a client typed: ASCII digits within a BIGINT, else None.
+    (`"²".isdigit()` is true, yet int() refuses it; thirty digits overflow the database.)"""
+    if not text or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ROW_ID else None

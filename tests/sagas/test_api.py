@@ -172,3 +172,15 @@ def test_it_refuses_a_business_key_with_several_sagas_and_lists_them(ticketing):
         assert body["candidates"][0]["execution_arn"] == restart.execution_arn
         assert f"({restart.pk}, {first.pk})" in body["detail"]
     assert ticketing.get(f"/api/v1/sagas/{first.pk}/").json()["status"] == "failed"
+
+
+@pytest.mark.parametrize("ref", ["²", "٣", "9" * 30])
+def test_a_reference_that_only_looks_like_an_id_is_not_found_not_a_server_error(
+    ticketing, viewer_client, ref
+):
+    # "²".isdigit() is true but int() refuses it; thirty digits overflow the database.
+    # (Found by schemathesis.)
+    for url in (f"/api/v1/sagas/{ref}/", f"/api/v1/sagas/{ref}/timeline/"):
+        assert ticketing.get(url).status_code == 404, url
+    assert viewer_client.get(f"/sagas/orders/{ref}/").status_code == 404
+    assert ticketing.get("/api/v1/approvals/", {"saga": ref}).status_code == 400

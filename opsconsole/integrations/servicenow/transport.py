@@ -13,6 +13,7 @@ or one of several incidents failing) first looks for that event in the incident'
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,8 @@ class ServiceNowClient:
                 status_code=code,
                 response_excerpt=excerpt(response.text or ""),
                 retry_after=float(response.headers["retry-after"])
-                if code == 429 and response.headers.get("retry-after", "").isdigit()
+                if code == 429
+                and re.fullmatch(r"[0-9]{1,9}", response.headers.get("retry-after", ""))
                 else None,
             )
         try:

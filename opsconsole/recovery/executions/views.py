@@ -19,7 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from opsconsole.errors import DomainError
 from opsconsole.identity.roles import OPERATOR, VIEWER, actor_for, has_role, role_required
 from opsconsole.registry import get_registry
-from opsconsole.web.http import HtmxHttpRequest
+from opsconsole.web.http import HtmxHttpRequest, row_id
 from opsconsole.web.masking import masker, pretty
 from opsconsole.web.problems import message_for
 from sagas.models import Saga, SagaStatus
@@ -216,10 +216,10 @@ def bulk(request: HttpRequest) -> HttpResponse:
         "ticket": source.get("ticket", ""),
         "reason": source.get("reason", ""),
     }
-    job_id = request.GET.get("job")
-    if job_id and job_id.isdigit():
-        context["outcome"] = bulk_actions.outcome_summary(int(job_id))
-        context["job_id"] = int(job_id)
+    job_id = row_id(request.GET.get("job"))
+    if job_id is not None:
+        context["outcome"] = bulk_actions.outcome_summary(job_id)
+        context["job_id"] = job_id
     if not kind:
         return render(request, "recovery/bulk.html", context)
     try:

@@ -22,6 +22,7 @@ _DESCRIPTIONS = {
     401: "Not signed in: no token, or an unknown, expired or revoked one.",
     403: "The caller's role does not allow this.",
     404: "Not found (or a list cursor that is no longer valid).",
+    415: "The body's media type is not one this operation reads (send application/json).",
     429: "Too many requests for this token: wait `Retry-After` seconds.",
 }
 
@@ -44,6 +45,8 @@ class ProblemAutoSchema(AutoSchema):
             statuses.append(404)
         if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
             statuses.append(400)
+        if self.method in ("POST", "PUT", "PATCH"):
+            statuses.append(415)  # a body without a media type the operation reads
         return sorted(statuses)
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Every error the API gives is an RFC 9457 problem (application/problem+json) with a stable
-code: 400, 401, 403, 404, 405, 409 and 429 alike."""
+code: 400, 401, 403, 404, 405, 409, 415 and 429 alike."""
 
 from __future__ import annotations
 
@@ -71,6 +71,15 @@ def test_it_answers_a_method_an_endpoint_does_not_have_with_405():
     client = _token("admin")
     _assert_problem(client.post("/api/v1/sagas/", {}), 405, "method_not_allowed")
     _assert_problem(client.delete("/api/v1/audit/"), 405, "method_not_allowed")
+
+
+def test_it_answers_a_body_it_cannot_read_with_415_as_documented():
+    from opsconsole.integrations.models import WebhookEndpoint
+
+    client = _token("admin")
+    response = client.generic("POST", "/api/v1/webhooks/", b"url=x", content_type="text/plain")
+    _assert_problem(response, 415, "unsupported_media_type")
+    assert WebhookEndpoint.objects.count() == 0
 
 
 def test_it_answers_a_token_over_its_rate_with_429_and_retry_after():

@@ -126,14 +126,19 @@ def wait_for_waiting_sagas(w: Any) -> None:
 
 
 def stop_running(w: Any) -> None:
-    """Stop what is still running, so no worker thread outlives its emulator (moto
-    otherwise trips over the leftover executions in the next test)."""
+    """Stop what is still running in every state machine (the sagas and the intake that
+    starts orders), so no worker thread outlives its emulator (moto otherwise trips over
+    the leftover executions in the next test)."""
     from opsconsole.aws import stepfunctions
     from opsconsole.aws.errors import AwsError
 
-    for arn in (w.order_state_machine_arn, w.closure_state_machine_arn):
+    arns = {w.order_state_machine_arn, w.closure_state_machine_arn}
+    arns |= {sm.arn for sm in stepfunctions.list_state_machines()}
+    for arn in sorted(arns):
         for e in stepfunctions.iter_executions(arn, status="RUNNING"):
-            with contextlib.suppress(AwsError):
+            # An execution that ends (or has not begun) while it is being stopped: moto's
+            # worker has no environment then and raises AttributeError in process.
+            with contextlib.suppress(AwsError, AttributeError):
                 stepfunctions.stop_execution(e.arn, "TestOver", "the test ended")
 
 

@@ -29,6 +29,15 @@ def seeded(aws: None) -> Iterator[world.World]:
     helpers.stop_running(built)
 
 
+@pytest.fixture
+def built(aws: None) -> Iterator[world.World]:
+    """In-process AWS with the demo world built, nothing seeded; whatever the test starts is
+    stopped when it ends, so no execution of it runs on into the next test's world."""
+    made = world.build()
+    yield made
+    helpers.stop_running(made)
+
+
 def execution_of(built: world.World, kind: str, key: str) -> Execution:
     """The newest execution of the order/closure `key` (they are named kind-key-epoch)."""
     arn = built.order_state_machine_arn if kind == "orders" else built.closure_state_machine_arn

@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 from opsconsole.aws import stepfunctions
-from opsconsole.emulator import traffic, world
+from opsconsole.emulator import traffic
 from tests.helpers import wait_until
 
 
-def test_it_starts_new_sagas_until_its_limit(aws):
-    built = world.build()
+def test_it_starts_new_sagas_until_its_limit(built):
     generator = traffic.TrafficGenerator(built, interval=0.01, limit=4, rng_seed=7).start()
     wait_until(lambda: not generator.running, timeout=30, what="the generator to reach its limit")
     names = [
@@ -22,8 +21,7 @@ def test_it_starts_new_sagas_until_its_limit(aws):
     assert all(n.startswith(("order-2", "closure-5")) for n in names)
 
 
-def test_it_survives_aws_errors_and_stops_when_asked(aws):
-    built = world.build()
+def test_it_survives_aws_errors_and_stops_when_asked(built):
     broken = dataclasses.replace(
         built,
         order_state_machine_arn=built.order_state_machine_arn + "-gone",

@@ -108,6 +108,23 @@ def facts_of(saga: Saga, actions: list[SagaAction] | None = None) -> eligibility
     )
 
 
+def panel_verdicts(saga: Saga) -> dict[ActionKind, eligibility.Verdict]:
+    """What each action may do to the saga now, from the read model and the definition the
+    case page already cached (the recovery panel and its API ask AWS nothing)."""
+    from sagas.actions import cached_definition
+
+    facts = facts_of(saga)
+    definition = cached_definition(saga) if saga.last_error else None
+    return {
+        ActionKind.REDRIVE: eligibility.redrive_in_panel(
+            facts, timezone.now(), definition, saga.last_error
+        ),
+        ActionKind.RESTART: eligibility.can_restart(facts),
+        ActionKind.STOP: eligibility.can_stop(facts),
+        ActionKind.RESOLVE: eligibility.can_resolve(facts),
+    }
+
+
 def facts_from(
     status: str,
     sfn_status: str,

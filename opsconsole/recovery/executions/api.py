@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import IsAuthenticated
@@ -18,7 +17,7 @@ from opsconsole.identity.roles import actor_for
 from opsconsole.recovery.job_serializers import JobSerializer
 from opsconsole.web.openapi import problem_response
 
-from . import actions, bulk, eligibility
+from . import actions, bulk
 from .models import ActionKind, SagaAction
 from .serializers import (
     ActionInput,
@@ -44,18 +43,7 @@ class SagaRecovery(generics.GenericAPIView):
 
     def get(self, request: Request, saga_id: int) -> Response:
         saga = actions.get_saga(saga_id)
-        facts = actions.facts_of(saga)
-        from sagas.actions import cached_definition
-
-        definition = cached_definition(saga) if saga.last_error else None
-        verdicts = {
-            ActionKind.REDRIVE: eligibility.redrive_in_panel(
-                facts, timezone.now(), definition, saga.last_error
-            ),
-            ActionKind.RESTART: eligibility.can_restart(facts),
-            ActionKind.STOP: eligibility.can_stop(facts),
-            ActionKind.RESOLVE: eligibility.can_resolve(facts),
-        }
+        verdicts = actions.panel_verdicts(saga)
         body = {
             "saga_id": saga.pk,
             "options": [

@@ -42,13 +42,20 @@ class SagaFacts:
     recovered_by: str = ""  # "redrive #2" when a verified redrive recovered it
 
 
-def can_redrive(f: SagaFacts, now: datetime) -> Verdict:
+def _already_handled(f: SagaFacts) -> Verdict | None:
+    """Why nothing more is to be done to the saga (resolved, being acted on, recovered)."""
     if f.resolved:
         return Verdict(False, "It was marked resolved by hand.")
     if f.open_action:
         return Verdict(False, f"A {f.open_action} of it is still in progress.")
     if f.recovered_by:
         return Verdict(False, f"It was recovered by {f.recovered_by}.")
+    return None
+
+
+def can_redrive(f: SagaFacts, now: datetime) -> Verdict:
+    if (handled := _already_handled(f)) is not None:
+        return handled
     if f.sfn_status not in REDRIVABLE_SFN:
         return Verdict(
             False,
@@ -97,12 +104,8 @@ def redrive_in_panel(f: SagaFacts, now: datetime, definition: Any, error: str) -
 
 
 def can_restart(f: SagaFacts) -> Verdict:
-    if f.resolved:
-        return Verdict(False, "It was marked resolved by hand.")
-    if f.open_action:
-        return Verdict(False, f"A {f.open_action} of it is still in progress.")
-    if f.recovered_by:
-        return Verdict(False, f"It was recovered by {f.recovered_by}.")
+    if (handled := _already_handled(f)) is not None:
+        return handled
     if f.restarted_as:
         return Verdict(
             False, f"It was already restarted as {f.restarted_as}: restart that run instead."

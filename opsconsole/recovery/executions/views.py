@@ -50,22 +50,7 @@ def _saga(saga_id: int) -> Saga:
 def _cheap_previews(saga: Saga) -> list[dict[str, Any]]:
     """What each action would say from the read model alone (the panel asks AWS nothing;
     the redrive page does)."""
-    facts = actions.facts_of(saga)
-    from django.utils import timezone
-
-    from sagas.actions import cached_definition
-
-    from . import eligibility
-
-    definition = cached_definition(saga) if saga.last_error else None
-    verdicts = {
-        ActionKind.REDRIVE: eligibility.redrive_in_panel(
-            facts, timezone.now(), definition, saga.last_error
-        ),
-        ActionKind.RESTART: eligibility.can_restart(facts),
-        ActionKind.STOP: eligibility.can_stop(facts),
-        ActionKind.RESOLVE: eligibility.can_resolve(facts),
-    }
+    verdicts = actions.panel_verdicts(saga)
     return [
         {"action": str(a), "title": TITLES[a], "allowed": v.allowed, "why": v.why}
         for a, v in verdicts.items()

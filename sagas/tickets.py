@@ -139,15 +139,6 @@ def link_ticket(saga: Saga, number: str, *, actor: Actor, source: str) -> tuple[
 # --- the sync: announcing sagas that reached a failed, compensated or review status ------
 
 
-def statuses_before(arns: Iterable[str]) -> dict[str, str]:
-    """The stored status of each execution, read before an upsert overwrites it."""
-    return dict(
-        Saga.objects.filter(execution_arn__in=list(arns))
-        .order_by()
-        .values_list("execution_arn", "status")
-    )
-
-
 def emit_status_changes(before: Mapping[str, str], rows: Iterable[Saga]) -> int:
     """After an upsert, inside its transaction: one event per saga whose status changed into
     one that STATUS_EVENTS announces. Returns how many were emitted."""
